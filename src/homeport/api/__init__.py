@@ -1,0 +1,14 @@
+"""HTTP: one module per OpenAI resource. Parsing, auth, pagination, SSE framing and errors; no behaviour."""
+
+from fastapi import APIRouter
+
+from homeport.api import errors, models, responses
+from homeport.api.auth import KeyRing
+
+__all__ = ["KeyRing", "install_errors", "router"]
+
+router = APIRouter(prefix="/v1")
+router.include_router(models.router)
+router.include_router(responses.router)
+
+install_errors = errors.install

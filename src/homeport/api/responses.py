@@ -1,0 +1,127 @@
+"""HTTP for /v1/responses: parse, authorize, frame. The behaviour lives in `responses.ResponseService`."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from homeport.api.auth import project
+from homeport.api.body import read_json
+from homeport.api.pagination import Page
+from homeport.api.sse import sse_frames
+from homeport.errors import InvalidRequest
+from homeport.responses import CreateResponseParams, ResponseService, wire
+from homeport.responses.params import SUPPORTED_INCLUDES, Include
+
+router = APIRouter()
+
+# The fields of `InputTokenCountParams`: a token count takes what shapes the prompt and nothing else.
+_INPUT_TOKEN_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "previous_response_id",
+        "tools",
+        "text",
+        "reasoning",
+        "conversation",
+        "truncation",
+        "parallel_tool_calls",
+        "tool_choice",
+    }
+)
+
+
+def _service(request: Request) -> ResponseService:
+    service: ResponseService = request.app.state.responses
+    return service
+
+
+@router.post("/responses")
+async def create_response(request: Request, project: str = Depends(project)) -> Any:
+    params = await read_json(request, CreateResponseParams)
+    service = _service(request)
+    if params.stream:
+        prepared = await service.prepare(params, project)
+        return StreamingResponse(
+            sse_frames(service.run(prepared)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return JSONResponse(wire(await service.create(params, project)))
+
+
+@router.post("/responses/input_tokens")
+async def count_input_tokens(request: Request, project: str = Depends(project)) -> Any:
+    params = await read_json(request, CreateResponseParams)
+    extra = sorted(params.model_fields_set - _INPUT_TOKEN_FIELDS)
+    if extra:
+        raise InvalidRequest(f"Unknown parameter: '{extra[0]}'.", param=extra[0], code="unknown_parameter")
+    tokens = await _service(request).count_input_tokens(params, project)
+    return {"object": "response.input_tokens", "input_tokens": tokens}
+
+
+@router.get("/responses/{response_id}")
+async def retrieve_response(
+    request: Request,
+    response_id: str,
+    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    stream: bool = Query(False),
+    starting_after: int | None = Query(None),
+    include_obfuscation: bool | None = Query(None),
+    project: str = Depends(project),
+) -> Any:
+    _check_includes(include)
+    stored = await _service(request).get(project, response_id)
+    if stream or starting_after is not None or include_obfuscation is not None:
+        raise InvalidRequest(
+            "Only background responses can be streamed again; this one was not created with background=true.",
+            param="stream",
+        )
+    return _with_includes(stored.body, include)
+
+
+@router.delete("/responses/{response_id}")
+async def delete_response(request: Request, response_id: str, project: str = Depends(project)) -> Any:
+    await _service(request).delete(project, response_id)
+    return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+
+@router.post("/responses/{response_id}/cancel")
+async def cancel_response(request: Request, response_id: str, project: str = Depends(project)) -> Any:
+    return wire(await _service(request).cancel(project, response_id))
+
+
+@router.get("/responses/{response_id}/input_items")
+async def list_input_items(
+    request: Request,
+    response_id: str,
+    page: Page = Depends(),
+    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    project: str = Depends(project),
+) -> Any:
+    _check_includes(include)
+    stored = await _service(request).get(project, response_id)
+    return page.envelope(stored.input_items)
+
+
+def _check_includes(include: list[str]) -> None:
+    for value in include:
+        if value not in SUPPORTED_INCLUDES:
+            raise InvalidRequest(f"include value '{value}' is not supported by this server yet.", param="include")
+
+
+def _with_includes(body: dict[str, Any], include: list[str]) -> dict[str, Any]:
+    """Logprobs are stored when they were asked for at creation, and shown only when asked for again."""
+    if "message.output_text.logprobs" in include:
+        return body
+    shown = copy.deepcopy(body)
+    for item in shown.get("output", []):
+        for part in item.get("content", []) if item.get("type") == "message" else []:
+            if part.get("type") == "output_text" and part.get("logprobs"):
+                part["logprobs"] = []
+    return shown

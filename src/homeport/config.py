@@ -1,0 +1,76 @@
+"""Settings: one declarative table, read from `HOMEPORT_*` environment variables and the command line.
+
+Every setting carries its unit and help text in `description`; `tests/test_config.py` checks that each one is
+documented in README.md, so the table and the docs cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_ALIASES = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "o3",
+    "o4-mini",
+)
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """What an operator can change. Secrets are `SecretStr`, so they never appear in a `repr` or a log."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMEPORT_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port of the HTTP server (0 picks a free one)")
+    model: str = Field(
+        "qwen2.5-coder-0.5b-instruct",
+        description="Model served: a packaged model name (qwen2.5-coder-0.5b-instruct, smollm2-135m-instruct) "
+        "or the path of a GGUF file",
+    )
+    data_dir: Path = Field(
+        Path.home() / ".homeport", description="Directory holding the SQLite database and assembled model files"
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; default: SQLite file homeport.db in data_dir"
+    )
+    aliases: Annotated[list[str], NoDecode] = Field(
+        list(DEFAULT_ALIASES),
+        description="Comma-separated model names (OpenAI's) answered by the served model",
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Bearer keys, each `project:key` or a bare `key` (its own project); "
+        "empty means no authentication",
+    )
+    context_size: int = Field(8192, ge=512, description="Context window of the engine, in tokens")
+    threads: int | None = Field(None, ge=1, description="CPU threads for generation; default: all cores")
+    max_request_bytes: int = Field(32 * 2**20, ge=1024, description="Largest JSON request body accepted, in bytes")
+    log_level: str = Field("info", description="Log level of the server (debug, info, warning, error)")
+
+    @field_validator("aliases", "api_keys", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'homeport.db'}"

@@ -1,0 +1,97 @@
+"""The seam between Homeport and whatever runs the model.
+
+Everything above `engines/` speaks only these types; an adapter (`llama_cpp.py` in-process, an upstream later)
+turns them into its own calls. Deltas are plain dataclasses so an engine never leaks its library's objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn as the model's chat template sees it (developer messages arrive here as `system`)."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int | None = None
+    """None: until the model stops or the context window is full."""
+    top_logprobs: int | None = None
+    """None: no logprobs; 0..20: the sampled token's logprob plus that many alternatives."""
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    messages: Sequence[ChatMessage]
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass(frozen=True)
+class TopLogprob:
+    token: str
+    bytes: list[int]
+    logprob: float
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    bytes: list[int]
+    logprob: float
+    top_logprobs: list[TopLogprob]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """Text the model produced since the last delta; never splits a UTF-8 character."""
+
+    text: str
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Always the last delta. `length`: max_tokens or the context window cut the answer short."""
+
+    reason: Literal["stop", "length"]
+    usage: Usage
+
+
+EngineDelta = TextDelta | Finished
+
+
+class Engine(Protocol):
+    """A loaded model. `generate` is an async iterator that ends with exactly one `Finished`.
+
+    Closing the iterator early (a client that went away) must stop the generation and free the engine.
+    """
+
+    model_id: str
+    context_size: int
+    accepts_images: bool
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Prompt tokens these messages take once the chat template is applied."""
+        ...
+
+    def generate(self, request: GenerateRequest) -> AsyncIterator[EngineDelta]: ...
+
+    def close(self) -> None: ...

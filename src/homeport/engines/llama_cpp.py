@@ -1,0 +1,193 @@
+"""The embedded engine: a GGUF model run in-process by llama-cpp-python. The only module importing `llama_cpp`.
+
+One llama context serves one generation at a time. Requests wait on an `asyncio.Lock`, whose waiters are woken
+in arrival order, so the queue is fair; the token loop runs in a worker thread (llama.cpp releases the GIL while it
+computes), so the event loop keeps answering other requests while the model is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import llama_cpp
+import numpy as np
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from homeport.engines.base import (
+    ChatMessage,
+    EngineDelta,
+    Finished,
+    GenerateRequest,
+    Sampling,
+    TextDelta,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
+)
+from homeport.engines.packaged import ModelFile
+from homeport.errors import ContextLengthExceeded, EngineError, HomeportError
+
+log = logging.getLogger("homeport.engine")
+
+_DONE = object()
+
+
+class LlamaCppEngine:
+    """`Engine` over llama-cpp-python. Prefix reuse of the KV cache is real and reported as cached tokens."""
+
+    accepts_images = False
+
+    def __init__(self, model: ModelFile, *, context_size: int, threads: int | None = None) -> None:
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model.path),
+                n_ctx=context_size,
+                n_threads=threads or os.cpu_count() or 1,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise EngineError(f"Could not load the model file {model.path}") from exc
+        self.model_id = model.name
+        self.context_size = self._llm.n_ctx()
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self._formatter = self._chat_formatter()
+        self._lock = asyncio.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+
+    def _chat_formatter(self) -> Jinja2ChatFormatter:
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise EngineError(f"The model {self.model_id} has no chat template in its GGUF metadata")
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(self._llm.token_eos()),
+            bos_token=self._token_text(self._llm.token_bos()),
+        )
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self.prompt_tokens(messages))
+
+    async def generate(self, request: GenerateRequest) -> AsyncIterator[EngineDelta]:
+        prompt = self.prompt_tokens(request.messages)
+        if len(prompt) >= self.context_size:
+            raise ContextLengthExceeded(
+                f"The input takes {len(prompt)} tokens; this model's context window is {self.context_size} tokens."
+            )
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            stop = threading.Event()
+
+            def emit(item: object) -> None:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+            job = loop.run_in_executor(self._worker, self._run, prompt, request.sampling, stop, emit)
+            try:
+                while (item := await queue.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+            finally:
+                stop.set()
+                # The llama context is shared: the next request may start only after this loop has let go of it.
+                await asyncio.shield(job)
+
+    def _run(self, prompt: list[int], sampling: Sampling, stop: threading.Event, emit: Any) -> None:
+        try:
+            for delta in self._tokens(prompt, sampling, stop):
+                emit(delta)
+        except HomeportError as exc:
+            emit(exc)
+        except Exception:
+            log.exception("generation failed")
+            emit(EngineError("The model failed while generating."))
+        finally:
+            emit(_DONE)
+
+    def _tokens(self, prompt: list[int], sampling: Sampling, stop: threading.Event) -> Iterator[EngineDelta]:
+        llm = self._llm
+        cached = min(llama_cpp.Llama.longest_token_prefix(llm._input_ids.tolist(), prompt), len(prompt) - 1)
+        room = self.context_size - len(prompt)
+        budget = room if sampling.max_tokens is None else min(sampling.max_tokens, room)
+        capture = _LogprobCapture() if sampling.top_logprobs is not None else None
+        llm.set_seed(secrets.randbits(31))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        produced = 0
+        reason: Literal["stop", "length"] = "length"
+        pending: list[TokenLogprob] = []
+        tokens = llm.generate(
+            prompt,
+            temp=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=0,
+            min_p=0.0,
+            repeat_penalty=1.0,
+            logits_processor=llama_cpp.LogitsProcessorList([capture]) if capture else None,
+        )
+        for token in tokens:
+            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                reason = "stop"
+                break
+            produced += 1
+            piece = llm.detokenize([token])
+            if capture is not None and sampling.top_logprobs is not None:
+                pending.append(self._logprob(capture.last, token, piece, sampling.top_logprobs))
+            text = decoder.decode(piece)
+            if text:
+                yield TextDelta(text, pending)
+                pending = []
+            if produced >= budget or stop.is_set():
+                break
+        tail = decoder.decode(b"", final=True)
+        if tail or pending:
+            yield TextDelta(tail, pending)
+        yield Finished(reason, Usage(len(prompt), max(cached, 0), produced))
+
+    def _logprob(self, logprobs: np.ndarray, token: int, piece: bytes, top: int) -> TokenLogprob:
+        alternatives = np.argpartition(logprobs, -top)[-top:] if top else np.array([], dtype=int)
+        alternatives = alternatives[np.argsort(logprobs[alternatives])[::-1]]
+        return TokenLogprob(
+            token=piece.decode("utf-8", errors="replace"),
+            bytes=list(piece),
+            logprob=float(logprobs[token]),
+            top_logprobs=[self._top(int(t), float(logprobs[t])) for t in alternatives],
+        )
+
+    def _top(self, token: int, logprob: float) -> TopLogprob:
+        piece = self._llm.detokenize([token])
+        return TopLogprob(token=piece.decode("utf-8", errors="replace"), bytes=list(piece), logprob=logprob)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+        with contextlib.suppress(Exception):
+            self._llm.close()
+
+
+class _LogprobCapture:
+    """A logits processor that changes nothing and keeps the log-softmax of the logits the sampler saw last."""
+
+    def __init__(self) -> None:
+        self.last: np.ndarray = np.zeros(0, dtype=np.float32)
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        shifted = scores - scores.max()
+        self.last = shifted - np.log(np.exp(shifted).sum())
+        return scores

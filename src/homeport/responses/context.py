@@ -1,0 +1,59 @@
+"""What the model reads for one turn: instructions, then the `previous_response_id` chain, then the new input.
+
+Instructions of earlier responses are not carried over (as in OpenAI's API): each request states its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from homeport.engines.base import ChatMessage, Engine
+from homeport.errors import ContextLengthExceeded, NotFound
+from homeport.responses.items import Item, to_chat
+from homeport.store import ResponseRepository
+
+_VERBOSITY = {
+    "low": "Answer briefly: a sentence or two unless more is essential.",
+    "high": "Answer thoroughly, with explanation and detail.",
+}
+
+
+async def history(repository: ResponseRepository, project: str, previous_response_id: str | None) -> list[Item]:
+    """Every input and output item of the chain ending at `previous_response_id`, oldest first."""
+    chain = []
+    next_id = previous_response_id
+    while next_id:
+        stored = await repository.get(project, next_id)
+        if stored is None:
+            raise NotFound(f"Previous response with id '{next_id}' not found.", param="previous_response_id")
+        chain.append(stored)
+        next_id = stored.previous_response_id
+    items: list[Item] = []
+    for stored in reversed(chain):
+        items += stored.input_items + stored.body.get("output", [])
+    return items
+
+
+def model_messages(
+    engine: Engine,
+    *,
+    instructions: str | None,
+    verbosity: str | None,
+    items: Sequence[Item],
+    truncation: str,
+) -> list[ChatMessage]:
+    """The chat the engine renders. With truncation `auto` the oldest items go first until the input fits."""
+    system = [text for text in (instructions, _VERBOSITY.get(verbosity or "")) if text]
+    head = [ChatMessage("system", "\n\n".join(system))] if system else []
+    turns = [message for message in map(to_chat, items) if message is not None]
+    while True:
+        messages = head + turns
+        used = engine.count_tokens(messages)
+        if used < engine.context_size:
+            return messages
+        if truncation != "auto" or len(turns) <= 1:
+            raise ContextLengthExceeded(
+                f"Your input takes {used} tokens, more than this model's context window of "
+                f"{engine.context_size} tokens. Shorten it, or set truncation to 'auto'."
+            )
+        turns = turns[1:]

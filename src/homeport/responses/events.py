@@ -1,0 +1,181 @@
+"""The one emitter of Responses streaming events.
+
+Every event of a response is built here, as the SDK's own pydantic type, and numbered here. Non-streaming requests
+consume the same events and keep the last one's `response`, so both paths agree by construction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseFailedEvent,
+    ResponseIncompleteEvent,
+    ResponseInProgressEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseStreamEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+)
+from openai.types.responses.response import IncompleteDetails
+from openai.types.responses.response_error import ResponseError
+
+from homeport.engines.base import TokenLogprob
+
+
+def wire(model: Any) -> dict[str, Any]:
+    """An SDK object as JSON-ready data: the fields we set, with OpenAI's integer timestamps."""
+    data: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    _integer_times(data)
+    return data
+
+
+def _integer_times(data: Any) -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("created_at", "completed_at") and isinstance(value, float) and value.is_integer():
+                data[key] = int(value)
+            else:
+                _integer_times(value)
+    elif isinstance(data, list):
+        for value in data:
+            _integer_times(value)
+
+
+class EventEmitter:
+    """Builds the events of one response, in order, mutating `response` as its output grows."""
+
+    def __init__(self, response: Response, *, obfuscate: bool) -> None:
+        self.response = response
+        self._obfuscate = obfuscate
+        # Assigned here, once per event: a stream resumed with starting_after replays stored numbers, so a number
+        # must never be recomputed elsewhere.
+        self._sequence = 0
+
+    def _number(self) -> int:
+        number = self._sequence
+        self._sequence += 1
+        return number
+
+    def _snapshot(self) -> Response:
+        return self.response.model_copy(deep=True)
+
+    def created(self) -> ResponseStreamEvent:
+        return ResponseCreatedEvent(type="response.created", response=self._snapshot(), sequence_number=self._number())
+
+    def in_progress(self) -> ResponseStreamEvent:
+        return ResponseInProgressEvent(
+            type="response.in_progress", response=self._snapshot(), sequence_number=self._number()
+        )
+
+    def message_added(self, message: ResponseOutputMessage) -> ResponseStreamEvent:
+        return ResponseOutputItemAddedEvent(
+            type="response.output_item.added",
+            item=message.model_copy(deep=True),
+            output_index=len(self.response.output),
+            sequence_number=self._number(),
+        )
+
+    def text_part_added(self, message: ResponseOutputMessage) -> ResponseStreamEvent:
+        return ResponseContentPartAddedEvent(
+            type="response.content_part.added",
+            item_id=message.id,
+            output_index=len(self.response.output),
+            content_index=len(message.content),
+            part=ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[]),
+            sequence_number=self._number(),
+        )
+
+    def text_delta(
+        self, message: ResponseOutputMessage, delta: str, logprobs: list[TokenLogprob]
+    ) -> ResponseStreamEvent:
+        event = ResponseTextDeltaEvent(
+            type="response.output_text.delta",
+            item_id=message.id,
+            output_index=len(self.response.output),
+            content_index=len(message.content),
+            delta=delta,
+            logprobs=[logprob_data(lp) for lp in logprobs],
+            sequence_number=self._number(),
+        )
+        if self._obfuscate:
+            # Pads every delta to a similar size so its length does not reveal the token (a side channel).
+            event.obfuscation = secrets.token_urlsafe(12)[: max(1, 16 - len(delta))]  # type: ignore[attr-defined]
+        return event
+
+    def text_done(self, message: ResponseOutputMessage, part: ResponseOutputText) -> ResponseStreamEvent:
+        return ResponseTextDoneEvent(
+            type="response.output_text.done",
+            item_id=message.id,
+            output_index=len(self.response.output),
+            content_index=len(message.content),
+            text=part.text,
+            logprobs=[lp.model_dump() for lp in part.logprobs or []],
+            sequence_number=self._number(),
+        )
+
+    def text_part_done(self, message: ResponseOutputMessage, part: ResponseOutputText) -> ResponseStreamEvent:
+        event = ResponseContentPartDoneEvent(
+            type="response.content_part.done",
+            item_id=message.id,
+            output_index=len(self.response.output),
+            content_index=len(message.content),
+            part=part.model_copy(deep=True),
+            sequence_number=self._number(),
+        )
+        message.content.append(part)
+        return event
+
+    def message_done(self, message: ResponseOutputMessage) -> ResponseStreamEvent:
+        event = ResponseOutputItemDoneEvent(
+            type="response.output_item.done",
+            item=message.model_copy(deep=True),
+            output_index=len(self.response.output),
+            sequence_number=self._number(),
+        )
+        self.response.output.append(message)
+        return event
+
+    def completed(self) -> ResponseStreamEvent:
+        self._finish("completed")
+        return ResponseCompletedEvent(
+            type="response.completed", response=self._snapshot(), sequence_number=self._number()
+        )
+
+    def incomplete(self, reason: str) -> ResponseStreamEvent:
+        self._finish("incomplete")
+        self.response.incomplete_details = IncompleteDetails(reason=reason)  # type: ignore[arg-type]
+        return ResponseIncompleteEvent(
+            type="response.incomplete", response=self._snapshot(), sequence_number=self._number()
+        )
+
+    def failed(self, message: str) -> ResponseStreamEvent:
+        self._finish("failed")
+        self.response.error = ResponseError(code="server_error", message=message)
+        return ResponseFailedEvent(type="response.failed", response=self._snapshot(), sequence_number=self._number())
+
+    def _finish(self, status: str) -> None:
+        self.response.status = status  # type: ignore[assignment]
+        self.response.completed_at = float(int(time.time())) if status == "completed" else None
+
+
+def logprob_data(logprob: TokenLogprob) -> dict[str, Any]:
+    """An engine logprob in the wire shape shared by deltas and `output_text.logprobs`."""
+    return {
+        "token": logprob.token,
+        "bytes": logprob.bytes,
+        "logprob": logprob.logprob,
+        "top_logprobs": [
+            {"token": top.token, "bytes": top.bytes, "logprob": top.logprob} for top in logprob.top_logprobs
+        ],
+    }

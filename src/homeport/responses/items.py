@@ -1,0 +1,79 @@
+"""Input items: from what a client sends, to what `input_items` lists, to what the model reads.
+
+Stored items use the wire shape of the SDK's `ResponseItem` (ids assigned, status completed), so the listing
+endpoint returns them as they are and a chained response can replay them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from homeport.engines.base import ChatMessage
+from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.ids import new_id
+from homeport.responses.params import InputFile, InputImage, InputText, MessageItem, OutputText, Refusal
+
+_MESSAGE = TypeAdapter(MessageItem)
+
+Item = dict[str, Any]
+
+
+def parse_input(raw: str | list[dict[str, Any]] | None, *, accepts_images: bool, suffix: str) -> list[Item]:
+    """Validate the request's `input` and return it as stored items, in order."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    items = []
+    for index, entry in enumerate(raw):
+        param = f"input[{index}]"
+        kind = entry.get("type", "message")
+        if kind != "message":
+            raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{param}.type")
+        try:
+            message = _MESSAGE.validate_python(entry)
+        except ValidationError as exc:
+            raise invalid_request_from(exc, prefix=param) from exc
+        items.append(_stored_message(message, param, accepts_images=accepts_images, suffix=suffix))
+    return items
+
+
+def _stored_message(message: MessageItem, param: str, *, accepts_images: bool, suffix: str) -> Item:
+    content_in = message.content
+    parts = [InputText(type="input_text", text=content_in)] if isinstance(content_in, str) else content_in
+    assistant = message.role == "assistant"
+    content: list[dict[str, Any]] = []
+    for index, part in enumerate(parts):
+        where = f"{param}.content[{index}]"
+        if isinstance(part, InputImage) and not accepts_images:
+            raise InvalidRequest("The served model cannot see images; 'input_image' is not accepted.", param=where)
+        if isinstance(part, InputFile):
+            raise InvalidRequest("'input_file' content is not supported yet.", param=where)
+        if assistant and isinstance(part, InputText | OutputText):
+            content.append({"type": "output_text", "text": part.text, "annotations": []})
+        elif isinstance(part, Refusal):
+            if not assistant:
+                raise InvalidRequest("Only assistant messages may carry a refusal.", param=where)
+            content.append({"type": "refusal", "refusal": part.refusal})
+        elif isinstance(part, OutputText):
+            raise InvalidRequest("'output_text' content belongs to assistant messages.", param=where)
+        else:
+            content.append(part.model_dump(exclude_none=True))
+    return {
+        "id": message.id or new_id("msg", suffix),
+        "type": "message",
+        "role": message.role,
+        "content": content,
+        "status": "completed",
+    }
+
+
+def to_chat(item: Item) -> ChatMessage | None:
+    """What the model reads of one stored item (input or earlier output); None if it reads nothing of it."""
+    if item.get("type") != "message":
+        return None
+    texts = [part.get("text") or part.get("refusal") or "" for part in item.get("content", [])]
+    role = item["role"]
+    return ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts))

@@ -1,0 +1,217 @@
+"""What `POST /v1/responses` accepts, validated field by field.
+
+Every field of the SDK's `ResponseCreateParams` is declared here, so an unknown key is a 400 naming it, and a field
+we cannot honour yet is rejected by `reject_unsupported` instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from homeport.errors import InvalidRequest
+
+# Strict: "yes" is not a boolean and "1" is not a number, as in OpenAI's API.
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class InputText(BaseModel):
+    model_config = _STRICT
+    type: Literal["input_text"]
+    text: str
+
+
+class OutputText(BaseModel):
+    """Assistant text replayed as input, as `response.output` hands it back."""
+
+    model_config = _STRICT
+    type: Literal["output_text"]
+    text: str
+    annotations: list[Any] = Field(default_factory=list)
+    logprobs: list[Any] | None = None
+
+
+class Refusal(BaseModel):
+    model_config = _STRICT
+    type: Literal["refusal"]
+    refusal: str
+
+
+class InputImage(BaseModel):
+    model_config = _STRICT
+    type: Literal["input_image"]
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: Literal["low", "high", "auto", "original"] = "auto"
+
+
+class InputFile(BaseModel):
+    model_config = _STRICT
+    type: Literal["input_file"]
+    file_id: str | None = None
+    file_data: str | None = None
+    file_url: str | None = None
+    filename: str | None = None
+
+
+ContentPart = Annotated[InputText | OutputText | Refusal | InputImage | InputFile, Field(discriminator="type")]
+
+
+class MessageItem(BaseModel):
+    """A message given as input: the easy form (`role` + string) or the full item with typed parts."""
+
+    model_config = _STRICT
+    type: Literal["message"] = "message"
+    role: Literal["user", "system", "developer", "assistant"]
+    content: str | list[ContentPart]
+    id: str | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+    phase: Literal["commentary", "final_answer"] | None = None
+
+
+class TextFormat(BaseModel):
+    model_config = _STRICT
+    type: Literal["text"]
+
+
+class TextConfig(BaseModel):
+    model_config = _STRICT
+    format: TextFormat | dict[str, Any] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+
+class ReasoningConfig(BaseModel):
+    model_config = _STRICT
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+    generate_summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = _STRICT
+    include_obfuscation: bool | None = None
+
+
+Include = Literal[
+    "message.output_text.logprobs",
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "message.input_image.image_url",
+    "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs",
+    "reasoning.encrypted_content",
+]
+
+SUPPORTED_INCLUDES = frozenset({"message.output_text.logprobs"})
+
+
+class CreateResponseParams(BaseModel):
+    model_config = _STRICT
+
+    model: str
+    input: str | list[dict[str, Any]] | None = None
+    instructions: str | None = None
+    max_output_tokens: int | None = Field(None, ge=16)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    include: list[Include] | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    previous_response_id: str | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+    user: str | None = Field(None, max_length=512)
+    safety_identifier: str | None = Field(None, max_length=64)
+    prompt_cache_key: str | None = Field(None, max_length=512)
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"] | None = None
+    parallel_tool_calls: bool | None = None
+    text: TextConfig | None = None
+    reasoning: ReasoningConfig | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    max_tool_calls: int | None = Field(None, ge=1)
+    background: bool | None = None
+    conversation: str | dict[str, Any] | None = None
+    prompt: dict[str, Any] | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    context_management: list[dict[str, Any]] | None = None
+    background_options: dict[str, Any] | None = None
+    access_programs: dict[str, Any] | None = None
+    image: dict[str, Any] | None = None
+    moderation: dict[str, Any] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        check_metadata(value)
+        return value
+
+
+def check_metadata(metadata: dict[str, str] | None, param: str = "metadata") -> None:
+    """OpenAI's limits: at most 16 pairs, keys up to 64 characters, values up to 512."""
+    if metadata is None:
+        return
+    if len(metadata) > 16:
+        raise InvalidRequest(f"Invalid '{param}': too many pairs ({len(metadata)}); at most 16.", param=param)
+    for key, value in metadata.items():
+        if len(key) > 64:
+            raise InvalidRequest(f"Invalid '{param}': key {key[:70]!r} is longer than 64 characters.", param=param)
+        if len(value) > 512:
+            raise InvalidRequest(
+                f"Invalid '{param}': the value of {key!r} is longer than 512 characters.", param=f"{param}.{key}"
+            )
+
+
+_LATER = "is not supported by this server yet"
+
+# Fields whose every non-default value is refused until the issue that builds them lands.
+_UNSUPPORTED_FIELDS = (
+    "background",
+    "conversation",
+    "prompt",
+    "prompt_cache_options",
+    "context_management",
+    "background_options",
+    "access_programs",
+    "image",
+    "moderation",
+)
+
+
+def reject_unsupported(params: CreateResponseParams) -> None:
+    """Refuse, naming the param, every value this server would otherwise have to ignore."""
+    for name in _UNSUPPORTED_FIELDS:
+        value = getattr(params, name)
+        if value not in (None, False):
+            raise InvalidRequest(f"'{name}' {_LATER}.", param=name)
+    if params.tools:
+        raise InvalidRequest(f"Tools of type '{params.tools[0].get('type')}' {_LATER}.", param="tools[0]")
+    if params.tool_choice not in (None, "auto", "none"):
+        raise InvalidRequest("'tool_choice' needs tools; this request has none.", param="tool_choice")
+    if params.text and params.text.format is not None and not isinstance(params.text.format, TextFormat):
+        kind = params.text.format.get("type")
+        raise InvalidRequest(f"Text format '{kind}' {_LATER}.", param="text.format")
+    if params.reasoning and params.reasoning.effort not in (None, "none"):
+        raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning.effort")
+    if params.reasoning and (params.reasoning.summary or params.reasoning.generate_summary):
+        raise InvalidRequest("Reasoning summaries are not supported by this model.", param="reasoning.summary")
+    for include in params.include or ():
+        if include not in SUPPORTED_INCLUDES:
+            raise InvalidRequest(f"include value '{include}' {_LATER}.", param="include")
+    if params.service_tier not in (None, "auto", "default"):
+        raise InvalidRequest(
+            f"Service tier '{params.service_tier}' is not offered; this server has one tier, 'default'.",
+            param="service_tier",
+        )
+    if params.prompt_cache_retention == "24h":
+        raise InvalidRequest(
+            "Prompt cache retention '24h' is not offered; the engine's cache is in memory.",
+            param="prompt_cache_retention",
+        )
+    if params.stream_options is not None and not params.stream:
+        raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.", param="stream_options")

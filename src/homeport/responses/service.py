@@ -1,0 +1,172 @@
+"""Create, retrieve, delete and list responses; decides what is stored and when.
+
+A stored response is written when it starts (so a GET during generation sees it `in_progress`) and again when it
+ends, each time whole and in one transaction. A stream whose client went away is stopped and stored `cancelled`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio
+from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses.response_create_params import Reasoning
+from openai.types.responses.response_text_config import ResponseTextConfig
+
+from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
+from homeport.errors import InvalidRequest, NotFound
+from homeport.ids import new_id, suffix_of, thread_suffix
+from homeport.responses.context import history, model_messages
+from homeport.responses.events import EventEmitter, wire
+from homeport.responses.items import Item, parse_input
+from homeport.responses.params import CreateResponseParams, reject_unsupported
+from homeport.responses.runner import Turn, run_turn
+from homeport.store import ResponseRepository, StoredResponse
+
+_TERMINAL = ("completed", "incomplete", "failed", "cancelled")
+
+
+@dataclass
+class PreparedResponse:
+    """A validated request, ready to run; everything that can be a 4xx has been checked."""
+
+    project: str
+    engine: Engine
+    turn: Turn
+    emitter: EventEmitter
+    input_items: list[Item]
+    store: bool
+
+
+class ResponseService:
+    def __init__(self, catalog: ModelCatalog, repository: ResponseRepository) -> None:
+        self._catalog = catalog
+        self._repository = repository
+
+    async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
+        reject_unsupported(params)
+        engine = self._catalog.resolve(params.model)
+        earlier = await history(self._repository, project, params.previous_response_id)
+        suffix = suffix_of(params.previous_response_id) if params.previous_response_id else thread_suffix()
+        input_items = parse_input(params.input, accepts_images=engine.accepts_images, suffix=suffix)
+        if not input_items:
+            raise InvalidRequest("'input' must contain at least one item.", param="input")
+        response = _skeleton(params, new_id("resp", suffix), engine.model_id)
+        messages = model_messages(
+            engine,
+            instructions=params.instructions,
+            verbosity=params.text.verbosity if params.text else None,
+            items=earlier + input_items,
+            truncation=response.truncation or "disabled",
+        )
+        include = set(params.include or ())
+        return PreparedResponse(
+            project=project,
+            engine=engine,
+            turn=Turn(_generate_request(params, messages), "message.output_text.logprobs" in include),
+            emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
+            input_items=input_items,
+            store=params.store is not False,
+        )
+
+    async def run(self, prepared: PreparedResponse) -> AsyncIterator[ResponseStreamEvent]:
+        """The response's events; stores it at the start and at the end when `store` is on."""
+        emitter = prepared.emitter
+        await self._save(prepared)
+        try:
+            async for event in run_turn(prepared.engine, prepared.turn, emitter):
+                yield event
+        finally:
+            if emitter.response.status not in _TERMINAL:
+                emitter.response.status = "cancelled"
+            with anyio.CancelScope(shield=True):
+                await self._save(prepared)
+
+    async def create(self, params: CreateResponseParams, project: str) -> Response:
+        """The non-streaming path: the same events, collected."""
+        prepared = await self.prepare(params, project)
+        async for _event in self.run(prepared):
+            pass
+        return prepared.emitter.response
+
+    async def _save(self, prepared: PreparedResponse) -> None:
+        if prepared.store:
+            response = prepared.emitter.response
+            await self._repository.save(
+                StoredResponse(response.id, prepared.project, wire(response), prepared.input_items)
+            )
+
+    async def get(self, project: str, response_id: str) -> StoredResponse:
+        stored = await self._repository.get(project, response_id)
+        if stored is None:
+            raise NotFound(f"No response found with id '{response_id}'.", param="response_id")
+        return stored
+
+    async def delete(self, project: str, response_id: str) -> None:
+        if not await self._repository.delete(project, response_id):
+            raise NotFound(f"No response found with id '{response_id}'.", param="response_id")
+
+    async def cancel(self, project: str, response_id: str) -> Response:
+        """Only background responses can be cancelled, and this server does not create them yet."""
+        await self.get(project, response_id)
+        raise InvalidRequest("Only responses created with background=true can be cancelled.", param="response_id")
+
+    async def count_input_tokens(self, params: CreateResponseParams, project: str) -> int:
+        prepared = await self.prepare(params, project)
+        return prepared.engine.count_tokens(prepared.turn.request.messages)
+
+
+def _skeleton(params: CreateResponseParams, response_id: str, model_id: str) -> Response:
+    """The response as `response.created` shows it, every field at OpenAI's default unless the request set it."""
+    text = params.text
+    return Response(
+        id=response_id,
+        object="response",
+        created_at=int(time.time()),
+        status="in_progress",
+        background=False,
+        error=None,
+        incomplete_details=None,
+        instructions=params.instructions,
+        max_output_tokens=params.max_output_tokens,
+        max_tool_calls=params.max_tool_calls,
+        metadata=params.metadata or {},
+        model=model_id,
+        output=[],
+        parallel_tool_calls=params.parallel_tool_calls is not False,
+        previous_response_id=params.previous_response_id,
+        prompt_cache_key=params.prompt_cache_key,
+        reasoning=Reasoning(effort=None, summary=None),
+        safety_identifier=params.safety_identifier,
+        service_tier="default",
+        store=params.store is not False,
+        temperature=1.0 if params.temperature is None else params.temperature,
+        text=ResponseTextConfig(format={"type": "text"}, verbosity=(text.verbosity if text else None) or "medium"),
+        tool_choice=params.tool_choice or "auto",  # type: ignore[arg-type]
+        tools=[],
+        top_logprobs=params.top_logprobs or 0,
+        top_p=1.0 if params.top_p is None else params.top_p,
+        truncation=params.truncation or "disabled",
+        usage=None,
+        user=params.user,
+    )
+
+
+def _generate_request(params: CreateResponseParams, messages: list[ChatMessage]) -> GenerateRequest:
+    include = set(params.include or ())
+    return GenerateRequest(
+        messages=messages,
+        sampling=Sampling(
+            temperature=1.0 if params.temperature is None else params.temperature,
+            top_p=1.0 if params.top_p is None else params.top_p,
+            max_tokens=params.max_output_tokens,
+            top_logprobs=(params.top_logprobs or 0) if "message.output_text.logprobs" in include else None,
+        ),
+    )
+
+
+def _obfuscate(params: CreateResponseParams) -> bool:
+    options = params.stream_options
+    return bool(params.stream) and (options is None or options.include_obfuscation is not False)

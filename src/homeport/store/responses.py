@@ -1,0 +1,59 @@
+"""Stored responses: the only code that reads or writes the `responses` table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from homeport.store.database import Database
+from homeport.store.tables import ResponseRow
+
+
+@dataclass
+class StoredResponse:
+    id: str
+    project: str
+    body: dict[str, Any]
+    input_items: list[dict[str, Any]]
+
+    @property
+    def previous_response_id(self) -> str | None:
+        return self.body.get("previous_response_id")
+
+
+class ResponseRepository:
+    def __init__(self, database: Database) -> None:
+        self._sessions = database.sessions
+
+    async def save(self, stored: StoredResponse) -> None:
+        """Insert or replace, in one transaction: a reader sees the old version or the new, never a mix."""
+        row = ResponseRow(
+            id=stored.id,
+            project=stored.project,
+            created_at=int(stored.body["created_at"]),
+            status=stored.body["status"],
+            background=bool(stored.body.get("background")),
+            previous_response_id=stored.previous_response_id,
+            body=stored.body,
+            input_items=stored.input_items,
+        )
+        async with self._sessions.begin() as session:
+            await session.merge(row)
+
+    async def get(self, project: str, response_id: str) -> StoredResponse | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ResponseRow).where(ResponseRow.id == response_id, ResponseRow.project == project)
+            )
+        if row is None:
+            return None
+        return StoredResponse(row.id, row.project, row.body, row.input_items)
+
+    async def delete(self, project: str, response_id: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(ResponseRow).where(ResponseRow.id == response_id, ResponseRow.project == project)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,29 @@
+"""The SQLAlchemy tables. A response's wire JSON is kept whole, so what GET returns is exactly what was built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ResponseRow(Base):
+    __tablename__ = "responses"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    background: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_response_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The `Response` object as sent on the wire."""
+    input_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """This response's own input items, as `input_items` lists them (ids assigned, oldest first)."""
+
+    __table_args__ = (Index("ix_responses_project_created", "project", "created_at"),)

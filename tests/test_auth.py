@@ -1,0 +1,43 @@
+"""Bearer keys: 401 without a good key, and each key's project sees only its own objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+from tests.conftest import Server
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(
+        Path(tmp_path_factory.mktemp("keyed")),
+        env={"HOMEPORT_API_KEYS": "team-a:sk-a,sk-b", "HOMEPORT_CONTEXT_SIZE": "1024"},
+    ).start()
+    yield running
+    running.stop()
+
+
+def test_missing_or_wrong_key_is_401(keyed_server: Server) -> None:
+    with pytest.raises(openai.AuthenticationError) as caught:
+        keyed_server.client(api_key="sk-wrong").models.list()
+    assert caught.value.code == "invalid_api_key"
+    missing = httpx2.get(f"{keyed_server.base_url}/models")
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_objects_are_scoped_to_their_keys_project(keyed_server: Server) -> None:
+    team_a = keyed_server.client(api_key="sk-a")
+    team_b = keyed_server.client(api_key="sk-b")
+    response = team_a.responses.create(model="gpt-4o", input="Secret plans", max_output_tokens=16)
+    assert team_a.responses.retrieve(response.id).id == response.id
+    with pytest.raises(openai.NotFoundError):
+        team_b.responses.retrieve(response.id)
+    with pytest.raises(openai.NotFoundError):
+        team_b.responses.create(model="gpt-4o", input="Continue", previous_response_id=response.id)
+    with pytest.raises(openai.NotFoundError):
+        team_b.responses.delete(response.id)
+    assert team_a.responses.retrieve(response.id).id == response.id

@@ -1,0 +1,61 @@
+"""The Responses examples of the OpenAI documentation (reference/docs/002), run as written on the default model."""
+
+from __future__ import annotations
+
+import pytest
+from openai import OpenAI
+
+pytestmark = pytest.mark.default_model
+
+
+def test_text_generation_with_instructions(default_client: OpenAI) -> None:
+    client = default_client
+    response = client.responses.create(
+        model="gpt-4o",
+        instructions="You are a coding assistant that talks like a pirate.",
+        input="How do I check if a Python object is an instance of a class?",
+        max_output_tokens=120,
+    )
+    assert "isinstance" in response.output_text
+    assert response.instructions == "You are a coding assistant that talks like a pirate."
+
+
+def test_streaming(default_client: OpenAI) -> None:
+    client = default_client
+    stream = client.responses.create(
+        model="gpt-4.1",
+        input=[{"role": "user", "content": "Say 'double bubble bath' ten times fast."}],
+        stream=True,
+        max_output_tokens=60,
+    )
+    text = ""
+    for event in stream:
+        if event.type == "response.output_text.delta":
+            text += event.delta
+    assert "bubble" in text.lower()
+
+
+def test_previous_response_id_chain(default_client: OpenAI) -> None:
+    client = default_client
+    first = client.responses.create(
+        model="gpt-4o-mini", input="hello, this is Yunna Speaking. I was born in China", max_output_tokens=40
+    )
+    second = client.responses.create(
+        model="gpt-4o-mini", previous_response_id=first.id, input="Do you know what my name is", max_output_tokens=30
+    )
+    assert "Yunna" in second.output_text
+    third = client.responses.create(
+        model="gpt-4o-mini", previous_response_id=second.id, input="where was I born?", max_output_tokens=30
+    )
+    assert "China" in third.output_text
+    assert third.previous_response_id == second.id
+
+
+def test_manual_conversation_state(default_client: OpenAI) -> None:
+    client = default_client
+    history = [{"role": "user", "content": "Hello, my name is Yunna."}]
+    response = client.responses.create(model="gpt-4o-mini", input=history, store=False, max_output_tokens=40)  # type: ignore[arg-type]
+    history += [{"role": el.role, "content": el.content} for el in response.output]  # type: ignore[union-attr, misc]
+    history.append({"role": "user", "content": "what is my name"})
+    second = client.responses.create(model="gpt-4o-mini", input=history, store=False, max_output_tokens=30)  # type: ignore[arg-type]
+    assert "Yunna" in second.output_text

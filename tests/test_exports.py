@@ -1,0 +1,39 @@
+"""Each package's public surface is stated in `__all__`; this pins it, so a change to it is a decision."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+SURFACES = {
+    "homeport.api": ["KeyRing", "install_errors", "router"],
+    "homeport.responses": ["CreateResponseParams", "PreparedResponse", "ResponseService", "wire"],
+    "homeport.store": ["Database", "ResponseRepository", "StoredResponse"],
+    "homeport.engines": [
+        "DEFAULT_MODEL",
+        "SMALL_MODEL",
+        "ChatMessage",
+        "Engine",
+        "EngineDelta",
+        "Finished",
+        "GenerateRequest",
+        "LlamaCppEngine",
+        "ModelCatalog",
+        "ModelFile",
+        "Progress",
+        "Sampling",
+        "TextDelta",
+        "TokenLogprob",
+        "Usage",
+        "resolve_model",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", sorted(SURFACES))
+def test_public_surface(package: str) -> None:
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(SURFACES[package])
+    for name in module.__all__:
+        assert hasattr(module, name)
