@@ -43,6 +43,8 @@ class _LoopServer(uvicorn.Server):
 
 @dataclass(frozen=True)
 class Harness:
+    """The running app, the loop its engine belongs to, and the URL an HTTP client reaches it at."""
+
     app: FastAPI
     loop: asyncio.AbstractEventLoop
     base_url: str

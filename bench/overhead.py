@@ -112,11 +112,11 @@ async def _pump(engine: Engine, request: GenerateRequest, put: Callable[[EngineD
 
 async def _pump_collected(engine: Engine, request: GenerateRequest, put: Callable[[EngineDelta | None], None]) -> None:
     """The non-streaming twin of `_pump`: the caller hears nothing until the whole answer exists."""
-    collected: list[EngineDelta] = []
+    collected: list[EngineDelta | None] = []
     try:
-        await _pump(engine, request, lambda delta: collected.append(delta) if delta is not None else None)
+        await _pump(engine, request, collected.append)
     finally:
-        for delta in [*collected, None]:
+        for delta in collected:
             put(delta)
 
 

@@ -48,53 +48,75 @@ def compare(direct_s: list[float], http_s: list[float]) -> Comparison:
     )
 
 
+@dataclass(frozen=True)
+class Results:
+    model: str
+    plain: overhead.Pairs
+    streamed: overhead.Pairs
+    idle: retrieve.Throughput
+    busy: retrieve.Busy
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     began = time.perf_counter()
-    threads = args.threads or None
+    results = measure(args)
+    for line in report(results, args):
+        print(line)
+    print(f"(took {time.perf_counter() - began:.0f} s)")
+
+
+def measure(args: argparse.Namespace) -> Results:
+    """Everything against one in-process server: overhead first (engine idle between runs), then retrieves."""
     with (
         tempfile.TemporaryDirectory(prefix="homeport-bench-") as data_dir,
-        running_server(args.model, Path(data_dir), threads) as harness,
+        running_server(args.model, Path(data_dir), args.threads or None) as harness,
         httpx.Client(base_url=harness.base_url, timeout=600) as client,
     ):
         model = harness.engine.model_id
-        _progress(f"model {model} loaded; {args.warmup} warm-up + {args.runs} pairs per mode, {args.tokens} tokens")
-        plain = overhead.measure(harness, client, stream=False, runs=args.runs, warmup=args.warmup, tokens=args.tokens)
-        _progress("non-streaming done")
-        streamed = overhead.measure(
-            harness, client, stream=True, runs=args.runs, warmup=args.warmup, tokens=args.tokens
-        )
-        _progress("streaming done")
+        _progress(f"{model} loaded; {args.warmup} warm-up + {args.runs} pairs per mode, {args.tokens} tokens each")
+        runs = {"runs": args.runs, "warmup": args.warmup, "tokens": args.tokens}
+        plain = overhead.measure(harness, client, stream=False, **runs)
+        _progress("non-streaming pairs done")
+        streamed = overhead.measure(harness, client, stream=True, **runs)
+        _progress("streaming pairs done")
         response_id = retrieve.stored_response(client, model)
         quiet = retrieve.idle(client, response_id, args.seconds)
         _progress("idle retrieves done")
         loaded = retrieve.busy(
             harness.base_url, client, response_id, seconds=args.seconds, tokens=args.busy_tokens, model=model
         )
-    print(
-        f"\nHomeport benchmark: {model}, llama threads {threads or 'all'} of {os.cpu_count()} cores, "
-        f"{args.runs} runs after {args.warmup} warm-up, {args.tokens} output tokens per run"
-    )
-    print(compare([s.total_s for s in plain.direct], [s.total_s for s in plain.http]).line("non-stream"))
-    print(compare(_first(streamed.direct), _first(streamed.http)).line("stream TTFT"))
-    print(compare([s.total_s for s in streamed.direct], [s.total_s for s in streamed.http]).line("stream total"))
-    for line in _retrieve_lines(quiet, loaded, args.busy_tokens):
-        print(line)
-    print(f"(took {time.perf_counter() - began:.0f} s)")
+    return Results(model, plain, streamed, quiet, loaded)
 
 
-def _first(samples: list[overhead.Sample]) -> list[float]:
+def report(results: Results, args: argparse.Namespace) -> list[str]:
+    plain, streamed = results.plain, results.streamed
+    return [
+        f"\nHomeport benchmark: {results.model}, llama threads {args.threads or 'all'} of {os.cpu_count()} cores, "
+        f"{args.runs} runs after {args.warmup} warm-up, {args.tokens} output tokens per run",
+        compare(_totals(plain.direct), _totals(plain.http)).line("non-stream"),
+        compare(_firsts(streamed.direct), _firsts(streamed.http)).line("stream TTFT"),
+        compare(_totals(streamed.direct), _totals(streamed.http)).line("stream total"),
+        *_retrieve_lines(results.idle, results.busy),
+    ]
+
+
+def _totals(samples: list[overhead.Sample]) -> list[float]:
+    return [s.total_s for s in samples]
+
+
+def _firsts(samples: list[overhead.Sample]) -> list[float]:
     return [s.first_token_s for s in samples if s.first_token_s is not None]
 
 
-def _retrieve_lines(quiet: retrieve.Throughput, loaded: retrieve.Busy, busy_tokens: int) -> list[str]:
+def _retrieve_lines(quiet: retrieve.Throughput, loaded: retrieve.Busy) -> list[str]:
     busy = loaded.throughput
     note = "" if loaded.generation_outlived_window else " (generation ended first; window cut short)"
     return [
         f"retrieve idle: {quiet.per_second:.1f} req/s, p50 {quiet.p50_ms:.2f} ms "
         f"({len(quiet.latencies_s)} GETs in {quiet.seconds:.1f} s)",
         f"retrieve busy: {busy.per_second:.1f} req/s, p50 {busy.p50_ms:.2f} ms "
-        f"({len(busy.latencies_s)} GETs in {busy.seconds:.1f} s during a {busy_tokens}-token stream{note})",
+        f"({len(busy.latencies_s)} GETs in {busy.seconds:.1f} s during a {loaded.generated_tokens}-token stream{note})",
         f"retrieve busy/idle: throughput {busy.per_second / quiet.per_second:.3f}x, "
         f"p50 latency {busy.p50_ms / quiet.p50_ms:.2f}x",
     ]

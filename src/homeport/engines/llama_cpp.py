@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+import anyio
 import llama_cpp
 import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -107,8 +108,11 @@ class LlamaCppEngine:
                     yield item
             finally:
                 stop.set()
-                # The llama context is shared: the next request may start only after this loop has let go of it.
-                await asyncio.shield(job)
+                # The llama context is shared: the next request may start only after this loop has let go of it,
+                # even when the consumer was cancelled (a client that went away). The single-worker executor
+                # serializes jobs as well; the shield keeps the lock held until the stop is seen.
+                with anyio.CancelScope(shield=True):
+                    await job
 
     def _run(self, prompt: list[int], sampling: Sampling, stop: threading.Event, emit: Any) -> None:
         try:
