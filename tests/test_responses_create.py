@@ -95,7 +95,7 @@ def test_logprobs_come_with_include(client: OpenAI) -> None:
     )
     part = response.output[0].content[0]
     assert part.type == "output_text" and part.logprobs
-    assert "".join(lp.token for lp in part.logprobs) == part.text
+    assert b"".join(bytes(lp.bytes) for lp in part.logprobs).decode() == part.text
     for logprob in part.logprobs:
         assert logprob.logprob <= 0 and len(logprob.top_logprobs) == 3
         assert logprob.top_logprobs[0].logprob >= logprob.top_logprobs[-1].logprob

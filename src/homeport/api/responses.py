@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -109,13 +110,13 @@ async def list_input_items(
     return page.envelope(stored.input_items)
 
 
-def _check_includes(include: list[str]) -> None:
+def _check_includes(include: Sequence[str]) -> None:
     for value in include:
         if value not in SUPPORTED_INCLUDES:
             raise InvalidRequest(f"include value '{value}' is not supported by this server yet.", param="include")
 
 
-def _with_includes(body: dict[str, Any], include: list[str]) -> dict[str, Any]:
+def _with_includes(body: dict[str, Any], include: Sequence[str]) -> dict[str, Any]:
     """Logprobs are stored when they were asked for at creation, and shown only when asked for again."""
     if "message.output_text.logprobs" in include:
         return body

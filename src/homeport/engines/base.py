@@ -6,7 +6,7 @@ turns them into its own calls. Deltas are plain dataclasses so an engine never l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -79,7 +79,7 @@ EngineDelta = TextDelta | Finished
 
 
 class Engine(Protocol):
-    """A loaded model. `generate` is an async iterator that ends with exactly one `Finished`.
+    """A loaded model. `generate` is an async generator that ends with exactly one `Finished`.
 
     Closing the iterator early (a client that went away) must stop the generation and free the engine.
     """
@@ -92,6 +92,6 @@ class Engine(Protocol):
         """Prompt tokens these messages take once the chat template is applied."""
         ...
 
-    def generate(self, request: GenerateRequest) -> AsyncIterator[EngineDelta]: ...
+    def generate(self, request: GenerateRequest) -> AsyncGenerator[EngineDelta, None]: ...
 
     def close(self) -> None: ...

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -80,13 +80,14 @@ class LlamaCppEngine:
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
+        rendered = self._formatter(messages=chat)
         return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.prompt_tokens(messages))
 
-    async def generate(self, request: GenerateRequest) -> AsyncIterator[EngineDelta]:
+    async def generate(self, request: GenerateRequest) -> AsyncGenerator[EngineDelta, None]:
         prompt = self.prompt_tokens(request.messages)
         if len(prompt) >= self.context_size:
             raise ContextLengthExceeded(

@@ -29,6 +29,8 @@ from openai.types.responses import (
 )
 from openai.types.responses.response import IncompleteDetails
 from openai.types.responses.response_error import ResponseError
+from openai.types.responses.response_text_delta_event import Logprob as DeltaLogprob
+from openai.types.responses.response_text_done_event import Logprob as DoneLogprob
 
 from homeport.engines.base import TokenLogprob
 
@@ -105,7 +107,7 @@ class EventEmitter:
             output_index=len(self.response.output),
             content_index=len(message.content),
             delta=delta,
-            logprobs=[logprob_data(lp) for lp in logprobs],
+            logprobs=[DeltaLogprob.model_validate(logprob_data(lp)) for lp in logprobs],
             sequence_number=self._number(),
         )
         if self._obfuscate:
@@ -120,7 +122,7 @@ class EventEmitter:
             output_index=len(self.response.output),
             content_index=len(message.content),
             text=part.text,
-            logprobs=[lp.model_dump() for lp in part.logprobs or []],
+            logprobs=[DoneLogprob.model_validate(lp.model_dump()) for lp in part.logprobs or []],
             sequence_number=self._number(),
         )
 

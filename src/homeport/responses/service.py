@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import anyio
 from openai.types.responses import Response, ResponseStreamEvent
-from openai.types.responses.response_create_params import Reasoning
-from openai.types.responses.response_text_config import ResponseTextConfig
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
 from homeport.errors import InvalidRequest, NotFound
@@ -119,38 +117,43 @@ class ResponseService:
 
 
 def _skeleton(params: CreateResponseParams, response_id: str, model_id: str) -> Response:
-    """The response as `response.created` shows it, every field at OpenAI's default unless the request set it."""
-    text = params.text
-    return Response(
-        id=response_id,
-        object="response",
-        created_at=int(time.time()),
-        status="in_progress",
-        background=False,
-        error=None,
-        incomplete_details=None,
-        instructions=params.instructions,
-        max_output_tokens=params.max_output_tokens,
-        max_tool_calls=params.max_tool_calls,
-        metadata=params.metadata or {},
-        model=model_id,
-        output=[],
-        parallel_tool_calls=params.parallel_tool_calls is not False,
-        previous_response_id=params.previous_response_id,
-        prompt_cache_key=params.prompt_cache_key,
-        reasoning=Reasoning(effort=None, summary=None),
-        safety_identifier=params.safety_identifier,
-        service_tier="default",
-        store=params.store is not False,
-        temperature=1.0 if params.temperature is None else params.temperature,
-        text=ResponseTextConfig(format={"type": "text"}, verbosity=(text.verbosity if text else None) or "medium"),
-        tool_choice=params.tool_choice or "auto",  # type: ignore[arg-type]
-        tools=[],
-        top_logprobs=params.top_logprobs or 0,
-        top_p=1.0 if params.top_p is None else params.top_p,
-        truncation=params.truncation or "disabled",
-        usage=None,
-        user=params.user,
+    """The response as `response.created` shows it, every field at OpenAI's default unless the request set it.
+
+    Validated from a mapping because `store` is on the wire (and in the docs' printouts) but not in the SDK type.
+    """
+    verbosity = (params.text.verbosity if params.text else None) or "medium"
+    return Response.model_validate(
+        {
+            "id": response_id,
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "in_progress",
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": params.instructions,
+            "max_output_tokens": params.max_output_tokens,
+            "max_tool_calls": params.max_tool_calls,
+            "metadata": params.metadata or {},
+            "model": model_id,
+            "output": [],
+            "parallel_tool_calls": params.parallel_tool_calls is not False,
+            "previous_response_id": params.previous_response_id,
+            "prompt_cache_key": params.prompt_cache_key,
+            "reasoning": {"effort": None, "summary": None},
+            "safety_identifier": params.safety_identifier,
+            "service_tier": "default",
+            "store": params.store is not False,
+            "temperature": 1.0 if params.temperature is None else params.temperature,
+            "text": {"format": {"type": "text"}, "verbosity": verbosity},
+            "tool_choice": params.tool_choice or "auto",
+            "tools": [],
+            "top_logprobs": params.top_logprobs or 0,
+            "top_p": 1.0 if params.top_p is None else params.top_p,
+            "truncation": params.truncation or "disabled",
+            "usage": None,
+            "user": params.user,
+        }
     )
 
 
