@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -79,10 +80,15 @@ class LlamaCppEngine:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> tuple[int, ...]:
+        return self._render(tuple(messages))
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one engine per process; the cache lives as long as it does
+    def _render(self, messages: tuple[ChatMessage, ...]) -> tuple[int, ...]:
+        # Memoized: a request's prompt is counted while its context is assembled and again when it is generated.
         chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
         rendered = self._formatter(messages=chat)
-        return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
+        return tuple(self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.prompt_tokens(messages))
@@ -101,7 +107,7 @@ class LlamaCppEngine:
             def emit(item: object) -> None:
                 loop.call_soon_threadsafe(queue.put_nowait, item)
 
-            job = loop.run_in_executor(self._worker, self._run, prompt, request.sampling, stop, emit)
+            job = loop.run_in_executor(self._worker, self._run, list(prompt), request.sampling, stop, emit)
             try:
                 while (item := await queue.get()) is not _DONE:
                     if isinstance(item, BaseException):

@@ -72,15 +72,17 @@ class ResponseService:
     async def run(self, prepared: PreparedResponse) -> AsyncIterator[ResponseStreamEvent]:
         """The response's events; stores it at the start and at the end when `store` is on."""
         emitter = prepared.emitter
-        await self._save(prepared)
+        if prepared.store:
+            await self._repository.add(self._stored(prepared))
         try:
             async for event in run_turn(prepared.engine, prepared.turn, emitter):
                 yield event
         finally:
             if emitter.response.status not in _TERMINAL:
                 emitter.response.status = "cancelled"
-            with anyio.CancelScope(shield=True):
-                await self._save(prepared)
+            if prepared.store:
+                with anyio.CancelScope(shield=True):
+                    await self._repository.replace(self._stored(prepared))
 
     async def create(self, params: CreateResponseParams, project: str) -> Response:
         """The non-streaming path: the same events, collected."""
@@ -89,12 +91,10 @@ class ResponseService:
             pass
         return prepared.emitter.response
 
-    async def _save(self, prepared: PreparedResponse) -> None:
-        if prepared.store:
-            response = prepared.emitter.response
-            await self._repository.save(
-                StoredResponse(response.id, prepared.project, wire(response), prepared.input_items)
-            )
+    @staticmethod
+    def _stored(prepared: PreparedResponse) -> StoredResponse:
+        response = prepared.emitter.response
+        return StoredResponse(response.id, prepared.project, wire(response), prepared.input_items)
 
     async def get(self, project: str, response_id: str) -> StoredResponse:
         stored = await self._repository.get(project, response_id)

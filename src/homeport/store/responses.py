@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from homeport.store.database import Database
 from homeport.store.tables import ResponseRow
@@ -27,20 +27,30 @@ class ResponseRepository:
     def __init__(self, database: Database) -> None:
         self._sessions = database.sessions
 
-    async def save(self, stored: StoredResponse) -> None:
-        """Insert or replace, in one transaction: a reader sees the old version or the new, never a mix."""
-        row = ResponseRow(
-            id=stored.id,
-            project=stored.project,
-            created_at=int(stored.body["created_at"]),
-            status=stored.body["status"],
-            background=bool(stored.body.get("background")),
-            previous_response_id=stored.previous_response_id,
-            body=stored.body,
-            input_items=stored.input_items,
-        )
+    async def add(self, stored: StoredResponse) -> None:
+        """Insert a new response (one statement: no read first)."""
         async with self._sessions.begin() as session:
-            await session.merge(row)
+            session.add(
+                ResponseRow(
+                    id=stored.id,
+                    project=stored.project,
+                    created_at=int(stored.body["created_at"]),
+                    status=stored.body["status"],
+                    background=bool(stored.body.get("background")),
+                    previous_response_id=stored.previous_response_id,
+                    body=stored.body,
+                    input_items=stored.input_items,
+                )
+            )
+
+    async def replace(self, stored: StoredResponse) -> None:
+        """Overwrite a stored response's state whole, in one transaction: readers see the old or the new."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ResponseRow)
+                .where(ResponseRow.id == stored.id, ResponseRow.project == stored.project)
+                .values(status=stored.body["status"], body=stored.body, input_items=stored.input_items)
+            )
 
     async def get(self, project: str, response_id: str) -> StoredResponse | None:
         async with self._sessions() as session:
