@@ -59,3 +59,19 @@ def test_manual_conversation_state(default_client: OpenAI) -> None:
     history.append({"role": "user", "content": "what is my name"})
     second = client.responses.create(model="gpt-4o-mini", input=history, store=False, max_output_tokens=30)  # type: ignore[arg-type]
     assert "Yunna" in second.output_text
+
+
+def test_conversations_api(default_client: OpenAI) -> None:
+    client = default_client
+    conversation = client.conversations.create(
+        metadata={"topic": "demo"},
+        items=[{"type": "message", "role": "user", "content": "Hello,my name is Yunna. How are you doing"}],
+    )
+    response = client.responses.create(
+        model="gpt-4.1",
+        input=[{"role": "user", "content": "What is my name?"}],
+        conversation=conversation.id,
+        max_output_tokens=40,
+    )
+    assert "Yunna" in response.output_text
+    assert response.conversation is not None and response.conversation.id == conversation.id

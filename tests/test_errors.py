@@ -71,7 +71,7 @@ BAD_BODIES = [
     ({"model": "gpt-4o", "input": "Hi", "tools": [{"type": "web_search"}]}, "tools[0]", None),
     ({"model": "gpt-4o", "input": "Hi", "tool_choice": "required"}, "tool_choice", None),
     ({"model": "gpt-4o", "input": "Hi", "background": True}, "background", None),
-    ({"model": "gpt-4o", "input": "Hi", "conversation": "conv_123"}, "conversation", None),
+    ({"model": "gpt-4o", "input": "Hi", "conversation": {"id": 1}}, "conversation.id", "invalid_type"),
     ({"model": "gpt-4o", "input": "Hi", "prompt": {"id": "pmpt_1"}}, "prompt", None),
     ({"model": "gpt-4o", "input": "Hi", "reasoning": {"effort": "high"}}, "reasoning.effort", None),
     ({"model": "gpt-4o", "input": "Hi", "text": {"format": {"type": "json_object"}}}, "text.format", None),

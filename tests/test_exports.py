@@ -8,8 +8,24 @@ import pytest
 
 SURFACES = {
     "homeport.api": ["KeyRing", "install_errors", "router"],
-    "homeport.responses": ["CreateResponseParams", "PreparedResponse", "ResponseService", "wire"],
-    "homeport.store": ["Database", "ResponseRepository", "StoredResponse"],
+    "homeport.responses": [
+        "AddItemsParams",
+        "ConversationService",
+        "CreateConversationParams",
+        "CreateResponseParams",
+        "PreparedResponse",
+        "ResponseService",
+        "UpdateConversationParams",
+        "conversation_object",
+        "wire",
+    ],
+    "homeport.store": [
+        "ConversationRepository",
+        "Database",
+        "ResponseRepository",
+        "StoredConversation",
+        "StoredResponse",
+    ],
     "homeport.engines": [
         "DEFAULT_MODEL",
         "SMALL_MODEL",

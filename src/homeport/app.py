@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from homeport.api import KeyRing, install_errors, router
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
-from homeport.responses import ResponseService
-from homeport.store import Database, ResponseRepository
+from homeport.responses import ConversationService, ResponseService
+from homeport.store import ConversationRepository, Database, ResponseRepository
 
 log = logging.getLogger("homeport")
 
@@ -28,7 +28,9 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.keys = KeyRing(settings.api_keys)
         app.state.catalog = catalog
-        app.state.responses = ResponseService(catalog, ResponseRepository(database))
+        conversations = ConversationService(ConversationRepository(database), accepts_images=engine.accepts_images)
+        app.state.conversations = conversations
+        app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations)
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from homeport.api import errors, models, responses
+from homeport.api import conversations, errors, models, responses
 from homeport.api.auth import KeyRing
 
 __all__ = ["KeyRing", "install_errors", "router"]
@@ -10,5 +10,6 @@ __all__ = ["KeyRing", "install_errors", "router"]
 router = APIRouter(prefix="/v1")
 router.include_router(models.router)
 router.include_router(responses.router)
+router.include_router(conversations.router)
 
 install_errors = errors.install

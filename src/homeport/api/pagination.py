@@ -36,11 +36,12 @@ class Page:
             end = self._position(ids, self.before, "before")
         window = ordered[start:end]
         data = window[: self.limit] if self.before is None or self.after is not None else window[-self.limit :]
+        # The SDK's list types declare first_id and last_id as strings, so an empty page carries "" rather than null.
         return {
             "object": "list",
             "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
+            "first_id": data[0]["id"] if data else "",
+            "last_id": data[-1]["id"] if data else "",
             "has_more": len(window) > len(data),
         }
 

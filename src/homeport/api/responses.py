@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +13,8 @@ from homeport.api.pagination import Page
 from homeport.api.sse import sse_frames
 from homeport.errors import InvalidRequest
 from homeport.responses import CreateResponseParams, ResponseService, wire
-from homeport.responses.params import SUPPORTED_INCLUDES, Include
+from homeport.responses.items import shown_items
+from homeport.responses.params import Include, check_includes
 
 router = APIRouter()
 
@@ -76,14 +75,14 @@ async def retrieve_response(
     include_obfuscation: bool | None = Query(None),
     project: str = Depends(project),
 ) -> Any:
-    _check_includes(include)
+    check_includes(include)
     stored = await _service(request).get(project, response_id)
     if stream or starting_after is not None or include_obfuscation is not None:
         raise InvalidRequest(
             "Only background responses can be streamed again; this one was not created with background=true.",
             param="stream",
         )
-    return _with_includes(stored.body, include)
+    return {**stored.body, "output": shown_items(stored.body.get("output", []), include)}
 
 
 @router.delete("/responses/{response_id}")
@@ -105,24 +104,6 @@ async def list_input_items(
     include: list[Include] = Query(default_factory=list, alias="include[]"),
     project: str = Depends(project),
 ) -> Any:
-    _check_includes(include)
+    check_includes(include)
     stored = await _service(request).get(project, response_id)
-    return page.envelope(stored.input_items)
-
-
-def _check_includes(include: Sequence[str]) -> None:
-    for value in include:
-        if value not in SUPPORTED_INCLUDES:
-            raise InvalidRequest(f"include value '{value}' is not supported by this server yet.", param="include")
-
-
-def _with_includes(body: dict[str, Any], include: Sequence[str]) -> dict[str, Any]:
-    """Logprobs are stored when they were asked for at creation, and shown only when asked for again."""
-    if "message.output_text.logprobs" in include:
-        return body
-    shown = copy.deepcopy(body)
-    for item in shown.get("output", []):
-        for part in item.get("content", []) if item.get("type") == "message" else []:
-            if part.get("type") == "output_text" and part.get("logprobs"):
-                part["logprobs"] = []
-    return shown
+    return page.envelope(shown_items(stored.input_items, include))

@@ -6,6 +6,8 @@ endpoint returns them as they are and a chained response can replay them.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -20,23 +22,25 @@ _MESSAGE = TypeAdapter(MessageItem)
 Item = dict[str, Any]
 
 
-def parse_input(raw: str | list[dict[str, Any]] | None, *, accepts_images: bool, suffix: str) -> list[Item]:
-    """Validate the request's `input` and return it as stored items, in order."""
+def parse_input(
+    raw: str | list[dict[str, Any]] | None, *, accepts_images: bool, suffix: str, param: str = "input"
+) -> list[Item]:
+    """Validate input items (a request's `input`, a conversation's `items`) and return them as stored, in order."""
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [{"role": "user", "content": raw}]
     items = []
     for index, entry in enumerate(raw):
-        param = f"input[{index}]"
+        where = f"{param}[{index}]"
         kind = entry.get("type", "message")
         if kind != "message":
-            raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{param}.type")
+            raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{where}.type")
         try:
             message = _MESSAGE.validate_python(entry)
         except ValidationError as exc:
-            raise invalid_request_from(exc, prefix=param) from exc
-        items.append(_stored_message(message, param, accepts_images=accepts_images, suffix=suffix))
+            raise invalid_request_from(exc, prefix=where) from exc
+        items.append(_stored_message(message, where, accepts_images=accepts_images, suffix=suffix))
     return items
 
 
@@ -77,3 +81,15 @@ def to_chat(item: Item) -> ChatMessage | None:
     texts = [part.get("text") or part.get("refusal") or "" for part in item.get("content", [])]
     role = item["role"]
     return ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts))
+
+
+def shown_items(items: list[Item], include: Sequence[str]) -> list[Item]:
+    """Logprobs are stored when they were asked for at creation, and shown only when asked for again."""
+    if "message.output_text.logprobs" in include:
+        return items
+    shown = copy.deepcopy(items)
+    for item in shown:
+        for part in item.get("content", []) if item.get("type") == "message" else []:
+            if part.get("type") == "output_text" and part.get("logprobs"):
+                part["logprobs"] = []
+    return shown

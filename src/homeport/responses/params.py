@@ -6,6 +6,7 @@ we cannot honour yet is rejected by `reject_unsupported` instead of being silent
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -88,6 +89,11 @@ class ReasoningConfig(BaseModel):
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
 
 
+class ConversationReference(BaseModel):
+    model_config = _STRICT
+    id: str
+
+
 class StreamOptions(BaseModel):
     model_config = _STRICT
     include_obfuscation: bool | None = None
@@ -105,6 +111,13 @@ Include = Literal[
 ]
 
 SUPPORTED_INCLUDES = frozenset({"message.output_text.logprobs"})
+
+
+def check_includes(include: Sequence[str], param: str = "include") -> None:
+    """`include` values this server can honour; the others are refused, not skipped."""
+    for value in include:
+        if value not in SUPPORTED_INCLUDES:
+            raise InvalidRequest(f"include value '{value}' is not supported by this server yet.", param=param)
 
 
 class CreateResponseParams(BaseModel):
@@ -135,7 +148,7 @@ class CreateResponseParams(BaseModel):
     tool_choice: str | dict[str, Any] | None = None
     max_tool_calls: int | None = Field(None, ge=1)
     background: bool | None = None
-    conversation: str | dict[str, Any] | None = None
+    conversation: str | ConversationReference | None = None
     prompt: dict[str, Any] | None = None
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     prompt_cache_options: dict[str, Any] | None = None
@@ -172,7 +185,6 @@ _LATER = "is not supported by this server yet"
 # Fields whose every non-default value is refused until the issue that builds them lands.
 _UNSUPPORTED_FIELDS = (
     "background",
-    "conversation",
     "prompt",
     "prompt_cache_options",
     "context_management",
@@ -200,9 +212,7 @@ def reject_unsupported(params: CreateResponseParams) -> None:
         raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning.effort")
     if params.reasoning and (params.reasoning.summary or params.reasoning.generate_summary):
         raise InvalidRequest("Reasoning summaries are not supported by this model.", param="reasoning.summary")
-    for include in params.include or ():
-        if include not in SUPPORTED_INCLUDES:
-            raise InvalidRequest(f"include value '{include}' {_LATER}.", param="include")
+    check_includes(params.include or ())
     if params.service_tier not in (None, "auto", "default"):
         raise InvalidRequest(
             f"Service tier '{params.service_tier}' is not offered; this server has one tier, 'default'.",

@@ -17,6 +17,7 @@ from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog,
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
+from homeport.responses.conversations import ConversationService
 from homeport.responses.events import EventEmitter, wire
 from homeport.responses.items import Item, parse_input
 from homeport.responses.params import CreateResponseParams, reject_unsupported
@@ -36,22 +37,31 @@ class PreparedResponse:
     emitter: EventEmitter
     input_items: list[Item]
     store: bool
+    conversation_id: str | None
 
 
 class ResponseService:
-    def __init__(self, catalog: ModelCatalog, repository: ResponseRepository) -> None:
+    def __init__(
+        self, catalog: ModelCatalog, repository: ResponseRepository, conversations: ConversationService
+    ) -> None:
         self._catalog = catalog
         self._repository = repository
+        self._conversations = conversations
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
         engine = self._catalog.resolve(params.model)
-        earlier = await history(self._repository, project, params.previous_response_id)
-        suffix = suffix_of(params.previous_response_id) if params.previous_response_id else thread_suffix()
+        conversation_id = _conversation_id(params)
+        if conversation_id:
+            earlier = await self._conversations.history(project, conversation_id)
+        else:
+            earlier = await history(self._repository, project, params.previous_response_id)
+        thread = conversation_id or params.previous_response_id
+        suffix = suffix_of(thread) if thread else thread_suffix()
         input_items = parse_input(params.input, accepts_images=engine.accepts_images, suffix=suffix)
         if not input_items:
             raise InvalidRequest("'input' must contain at least one item.", param="input")
-        response = _skeleton(params, new_id("resp", suffix), engine.model_id)
+        response = _skeleton(params, new_id("resp", suffix), engine.model_id, conversation_id)
         messages = model_messages(
             engine,
             instructions=params.instructions,
@@ -67,6 +77,7 @@ class ResponseService:
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,
             store=params.store is not False,
+            conversation_id=conversation_id,
         )
 
     async def run(self, prepared: PreparedResponse) -> AsyncIterator[ResponseStreamEvent]:
@@ -80,9 +91,14 @@ class ResponseService:
         finally:
             if emitter.response.status not in _TERMINAL:
                 emitter.response.status = "cancelled"
-            if prepared.store:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                if prepared.store:
                     await self._repository.replace(self._stored(prepared))
+                if prepared.conversation_id and emitter.response.status in ("completed", "incomplete"):
+                    output = [wire(item) for item in emitter.response.output]
+                    await self._conversations.append(
+                        prepared.conversation_id, prepared.input_items + output, skip_existing=True
+                    )
 
     async def create(self, params: CreateResponseParams, project: str) -> Response:
         """The non-streaming path: the same events, collected."""
@@ -116,7 +132,19 @@ class ResponseService:
         return prepared.engine.count_tokens(prepared.turn.request.messages)
 
 
-def _skeleton(params: CreateResponseParams, response_id: str, model_id: str) -> Response:
+def _conversation_id(params: CreateResponseParams) -> str | None:
+    conversation = params.conversation
+    if conversation is None:
+        return None
+    if params.previous_response_id:
+        raise InvalidRequest(
+            "Mutually exclusive parameters: provide either 'conversation' or 'previous_response_id', not both.",
+            param="conversation",
+        )
+    return conversation if isinstance(conversation, str) else conversation.id
+
+
+def _skeleton(params: CreateResponseParams, response_id: str, model_id: str, conversation_id: str | None) -> Response:
     """The response as `response.created` shows it, every field at OpenAI's default unless the request set it.
 
     Validated from a mapping because `store` is on the wire (and in the docs' printouts) but not in the SDK type.
@@ -153,6 +181,7 @@ def _skeleton(params: CreateResponseParams, response_id: str, model_id: str) -> 
             "truncation": params.truncation or "disabled",
             "usage": None,
             "user": params.user,
+            **({"conversation": {"id": conversation_id}} if conversation_id else {}),
         }
     )
 

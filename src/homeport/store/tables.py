@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -27,3 +27,28 @@ class ResponseRow(Base):
     """This response's own input items, as `input_items` lists them (ids assigned, oldest first)."""
 
     __table_args__ = (Index("ix_responses_project_created", "project", "created_at"),)
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON)
+
+
+class ConversationItemRow(Base):
+    """One item of a conversation; `position` orders them (it only grows, so appends never reorder)."""
+
+    __tablename__ = "conversation_items"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), ForeignKey("conversations.id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "id", name="uq_conversation_items_id"),
+        Index("ix_conversation_items_conversation", "conversation_id", "position"),
+    )
