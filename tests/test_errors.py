@@ -72,7 +72,7 @@ BAD_BODIES = [
     ({"model": "gpt-4o", "input": "Hi", "tool_choice": "required"}, "tool_choice", None),
     ({"model": "gpt-4o", "input": "Hi", "background": True}, "background", None),
     ({"model": "gpt-4o", "input": "Hi", "conversation": {"id": 1}}, "conversation.id", "invalid_type"),
-    ({"model": "gpt-4o", "input": "Hi", "prompt": {"id": "pmpt_1"}}, "prompt", None),
+    ({"model": "gpt-4o", "input": "Hi", "prompt": {"id": 1}}, "prompt.id", "invalid_type"),
     ({"model": "gpt-4o", "input": "Hi", "reasoning": {"effort": "high"}}, "reasoning.effort", None),
     ({"model": "gpt-4o", "input": "Hi", "text": {"format": {"type": "json_object"}}}, "text.format", None),
     ({"model": "gpt-4o", "input": "Hi", "include": ["file_search_call.results"]}, "include", None),

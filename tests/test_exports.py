@@ -14,6 +14,7 @@ SURFACES = {
         "CreateConversationParams",
         "CreateResponseParams",
         "PreparedResponse",
+        "PromptLibrary",
         "ResponseService",
         "UpdateConversationParams",
         "conversation_object",

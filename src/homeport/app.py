@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from homeport.api import KeyRing, install_errors, router
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
-from homeport.responses import ConversationService, ResponseService
+from homeport.responses import ConversationService, PromptLibrary, ResponseService
 from homeport.store import ConversationRepository, Database, ResponseRepository
 
 log = logging.getLogger("homeport")
@@ -30,7 +30,8 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.catalog = catalog
         conversations = ConversationService(ConversationRepository(database), accepts_images=engine.accepts_images)
         app.state.conversations = conversations
-        app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations)
+        prompts = PromptLibrary(settings.resolved_prompts_dir)
+        app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations, prompts)
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path.home() / ".homeport", description="Directory holding the SQLite database and assembled model files"
     )
+    prompts_dir: Path | None = Field(
+        None, description="Directory of reusable prompt files (*.json); default: prompts/ in data_dir"
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: SQLite file homeport.db in data_dir"
     )
@@ -68,6 +71,10 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @property
+    def resolved_prompts_dir(self) -> Path:
+        return self.prompts_dir or self.data_dir / "prompts"
 
     @property
     def resolved_database_url(self) -> str:

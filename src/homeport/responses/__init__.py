@@ -9,6 +9,7 @@ from homeport.responses.conversations import (
 )
 from homeport.responses.events import wire
 from homeport.responses.params import CreateResponseParams
+from homeport.responses.prompts import PromptLibrary
 from homeport.responses.service import PreparedResponse, ResponseService
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "CreateConversationParams",
     "CreateResponseParams",
     "PreparedResponse",
+    "PromptLibrary",
     "ResponseService",
     "UpdateConversationParams",
     "conversation_object",

@@ -94,6 +94,13 @@ class ConversationReference(BaseModel):
     id: str
 
 
+class PromptReference(BaseModel):
+    model_config = _STRICT
+    id: str
+    version: str | None = None
+    variables: dict[str, Any] | None = None
+
+
 class StreamOptions(BaseModel):
     model_config = _STRICT
     include_obfuscation: bool | None = None
@@ -123,7 +130,8 @@ def check_includes(include: Sequence[str], param: str = "include") -> None:
 class CreateResponseParams(BaseModel):
     model_config = _STRICT
 
-    model: str
+    model: str | None = None
+    """Optional only when the `prompt` names a model."""
     input: str | list[dict[str, Any]] | None = None
     instructions: str | None = None
     max_output_tokens: int | None = Field(None, ge=16)
@@ -149,7 +157,7 @@ class CreateResponseParams(BaseModel):
     max_tool_calls: int | None = Field(None, ge=1)
     background: bool | None = None
     conversation: str | ConversationReference | None = None
-    prompt: dict[str, Any] | None = None
+    prompt: PromptReference | None = None
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     prompt_cache_options: dict[str, Any] | None = None
     context_management: list[dict[str, Any]] | None = None
@@ -185,7 +193,6 @@ _LATER = "is not supported by this server yet"
 # Fields whose every non-default value is refused until the issue that builds them lands.
 _UNSUPPORTED_FIELDS = (
     "background",
-    "prompt",
     "prompt_cache_options",
     "context_management",
     "background_options",

@@ -21,6 +21,7 @@ from homeport.responses.conversations import ConversationService
 from homeport.responses.events import EventEmitter, wire
 from homeport.responses.items import Item, parse_input
 from homeport.responses.params import CreateResponseParams, reject_unsupported
+from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
 from homeport.store import ResponseRepository, StoredResponse
 
@@ -42,15 +43,22 @@ class PreparedResponse:
 
 class ResponseService:
     def __init__(
-        self, catalog: ModelCatalog, repository: ResponseRepository, conversations: ConversationService
+        self,
+        catalog: ModelCatalog,
+        repository: ResponseRepository,
+        conversations: ConversationService,
+        prompts: PromptLibrary,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
         self._conversations = conversations
+        self._prompts = prompts
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
-        engine = self._catalog.resolve(params.model)
+        prompt = self._prompts.resolve(params.prompt.model_dump()) if params.prompt else None
+        engine = self._catalog.resolve(_model_name(params, prompt))
+        instructions = _instructions(params, prompt)
         conversation_id = _conversation_id(params)
         if conversation_id:
             earlier = await self._conversations.history(project, conversation_id)
@@ -61,10 +69,17 @@ class ResponseService:
         input_items = parse_input(params.input, accepts_images=engine.accepts_images, suffix=suffix)
         if not input_items:
             raise InvalidRequest("'input' must contain at least one item.", param="input")
-        response = _skeleton(params, new_id("resp", suffix), engine.model_id, conversation_id)
+        response = _skeleton(
+            params,
+            new_id("resp", suffix),
+            engine.model_id,
+            instructions=instructions,
+            conversation_id=conversation_id,
+            prompt=prompt,
+        )
         messages = model_messages(
             engine,
-            instructions=params.instructions,
+            instructions=instructions,
             verbosity=params.text.verbosity if params.text else None,
             items=earlier + input_items,
             truncation=response.truncation or "disabled",
@@ -132,6 +147,20 @@ class ResponseService:
         return prepared.engine.count_tokens(prepared.turn.request.messages)
 
 
+def _model_name(params: CreateResponseParams, prompt: ResolvedPrompt | None) -> str:
+    """The request's model, else the prompt's."""
+    model = params.model or (prompt.model if prompt else None)
+    if not model:
+        raise InvalidRequest("Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
+    return model
+
+
+def _instructions(params: CreateResponseParams, prompt: ResolvedPrompt | None) -> str | None:
+    """A prompt's instructions come first; the request's own instructions follow them."""
+    parts = [text for text in (prompt.instructions if prompt else None, params.instructions) if text]
+    return "\n\n".join(parts) or None
+
+
 def _conversation_id(params: CreateResponseParams) -> str | None:
     conversation = params.conversation
     if conversation is None:
@@ -144,7 +173,15 @@ def _conversation_id(params: CreateResponseParams) -> str | None:
     return conversation if isinstance(conversation, str) else conversation.id
 
 
-def _skeleton(params: CreateResponseParams, response_id: str, model_id: str, conversation_id: str | None) -> Response:
+def _skeleton(
+    params: CreateResponseParams,
+    response_id: str,
+    model_id: str,
+    *,
+    instructions: str | None,
+    conversation_id: str | None,
+    prompt: ResolvedPrompt | None,
+) -> Response:
     """The response as `response.created` shows it, every field at OpenAI's default unless the request set it.
 
     Validated from a mapping because `store` is on the wire (and in the docs' printouts) but not in the SDK type.
@@ -159,7 +196,7 @@ def _skeleton(params: CreateResponseParams, response_id: str, model_id: str, con
             "background": False,
             "error": None,
             "incomplete_details": None,
-            "instructions": params.instructions,
+            "instructions": instructions,
             "max_output_tokens": params.max_output_tokens,
             "max_tool_calls": params.max_tool_calls,
             "metadata": params.metadata or {},
@@ -181,6 +218,7 @@ def _skeleton(params: CreateResponseParams, response_id: str, model_id: str, con
             "truncation": params.truncation or "disabled",
             "usage": None,
             "user": params.user,
+            "prompt": {"id": prompt.id, "version": prompt.version, "variables": prompt.variables} if prompt else None,
             **({"conversation": {"id": conversation_id}} if conversation_id else {}),
         }
     )
