@@ -163,3 +163,12 @@ def test_verbosity_is_echoed(client: OpenAI) -> None:
         model="gpt-4o", input="Describe rain.", text={"verbosity": "low"}, max_output_tokens=16
     )
     assert response.text is not None and response.text.verbosity == "low"
+
+
+def test_a_chain_with_a_deleted_link_is_a_404(client: OpenAI) -> None:
+    first = client.responses.create(model="gpt-4o", input="One", max_output_tokens=16)
+    second = client.responses.create(model="gpt-4o", input="Two", previous_response_id=first.id, max_output_tokens=16)
+    client.responses.delete(first.id)
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.create(model="gpt-4o", input="Three", previous_response_id=second.id)
+    assert first.id in caught.value.message

@@ -20,16 +20,14 @@ _VERBOSITY = {
 
 async def history(repository: ResponseRepository, project: str, previous_response_id: str | None) -> list[Item]:
     """Every input and output item of the chain ending at `previous_response_id`, oldest first."""
-    chain = []
-    next_id = previous_response_id
-    while next_id:
-        stored = await repository.get(project, next_id)
-        if stored is None:
-            raise NotFound(f"Previous response with id '{next_id}' not found.", param="previous_response_id")
-        chain.append(stored)
-        next_id = stored.previous_response_id
+    if previous_response_id is None:
+        return []
+    chain = await repository.chain(project, previous_response_id)
+    if not chain or chain[0].previous_response_id is not None:
+        missing = chain[0].previous_response_id if chain else previous_response_id
+        raise NotFound(f"Previous response with id '{missing}' not found.", param="previous_response_id")
     items: list[Item] = []
-    for stored in reversed(chain):
+    for stored in chain:
         items += stored.input_items + stored.body.get("output", [])
     return items
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.orm import aliased
 
 from homeport.store.database import Database
 from homeport.store.tables import ResponseRow
@@ -60,6 +61,30 @@ class ResponseRepository:
         if row is None:
             return None
         return StoredResponse(row.id, row.project, row.body, row.input_items)
+
+    async def chain(self, project: str, response_id: str) -> list[StoredResponse]:
+        """The response and every response before it through `previous_response_id`, oldest first.
+
+        One recursive query, so a 100-turn history costs one round trip rather than a hundred. A link to a response
+        that is gone (deleted, or never stored) ends the list early; the caller decides whether that is an error.
+        """
+        links = (
+            select(ResponseRow.id, ResponseRow.previous_response_id, literal(0).label("depth"))
+            .where(ResponseRow.id == response_id, ResponseRow.project == project)
+            .cte("links", recursive=True)
+        )
+        earlier = aliased(ResponseRow)
+        links = links.union_all(
+            select(earlier.id, earlier.previous_response_id, links.c.depth + 1).where(
+                earlier.id == links.c.previous_response_id, earlier.project == project
+            )
+        )
+        columns = select(ResponseRow.id, ResponseRow.body, ResponseRow.input_items)
+        async with self._sessions() as session:
+            rows = await session.execute(
+                columns.join(links, ResponseRow.id == links.c.id).order_by(links.c.depth.desc())
+            )
+            return [StoredResponse(row.id, project, row.body, row.input_items) for row in rows]
 
     async def delete(self, project: str, response_id: str) -> bool:
         async with self._sessions.begin() as session:
