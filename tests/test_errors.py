@@ -68,6 +68,14 @@ BAD_BODIES = [
         "input[0].content[0]",
         None,
     ),
+    (
+        {
+            "model": "gpt-4o",
+            "input": [{"id": "msg_1", "role": "user", "content": "a"}, {"id": "msg_1", "role": "user", "content": "b"}],
+        },
+        "input[1].id",
+        None,
+    ),
     ({"model": "gpt-4o", "input": "Hi", "tools": [{"type": "web_search"}]}, "tools[0]", None),
     ({"model": "gpt-4o", "input": "Hi", "tool_choice": "required"}, "tool_choice", None),
     ({"model": "gpt-4o", "input": "Hi", "background": True}, "background", None),

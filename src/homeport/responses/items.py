@@ -40,7 +40,10 @@ def parse_input(
             message = _MESSAGE.validate_python(entry)
         except ValidationError as exc:
             raise invalid_request_from(exc, prefix=where) from exc
-        items.append(_stored_message(message, where, accepts_images=accepts_images, suffix=suffix))
+        item = _stored_message(message, where, accepts_images=accepts_images, suffix=suffix)
+        if any(earlier["id"] == item["id"] for earlier in items):
+            raise InvalidRequest(f"Item id '{item['id']}' appears twice in the input.", param=f"{where}.id")
+        items.append(item)
     return items
 
 

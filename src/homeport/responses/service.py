@@ -96,24 +96,33 @@ class ResponseService:
         )
 
     async def run(self, prepared: PreparedResponse) -> AsyncIterator[ResponseStreamEvent]:
-        """The response's events; stores it at the start and at the end when `store` is on."""
+        """The response's events. Its final state is stored before the terminal event goes out, so a client that
+        reads the response (or its conversation) right after `response.completed` sees exactly that response."""
         emitter = prepared.emitter
         if prepared.store:
             await self._repository.add(self._stored(prepared))
+        finished = False
         try:
             async for event in run_turn(prepared.engine, prepared.turn, emitter):
+                if emitter.response.status in _TERMINAL:
+                    await self._finish(prepared)
+                    finished = True
                 yield event
         finally:
-            if emitter.response.status not in _TERMINAL:
+            if not finished:
                 emitter.response.status = "cancelled"
-            with anyio.CancelScope(shield=True):
-                if prepared.store:
-                    await self._repository.replace(self._stored(prepared))
-                if prepared.conversation_id and emitter.response.status in ("completed", "incomplete"):
-                    output = [wire(item) for item in emitter.response.output]
-                    await self._conversations.append(
-                        prepared.conversation_id, prepared.input_items + output, skip_existing=True
-                    )
+                with anyio.CancelScope(shield=True):
+                    await self._finish(prepared)
+
+    async def _finish(self, prepared: PreparedResponse) -> None:
+        response = prepared.emitter.response
+        if prepared.store:
+            await self._repository.replace(self._stored(prepared))
+        if prepared.conversation_id and response.status in ("completed", "incomplete"):
+            output = [wire(item) for item in response.output]
+            await self._conversations.append(
+                prepared.conversation_id, prepared.input_items + output, skip_existing=True
+            )
 
     async def create(self, params: CreateResponseParams, project: str) -> Response:
         """The non-streaming path: the same events, collected."""
