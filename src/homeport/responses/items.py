@@ -30,7 +30,7 @@ def parse_input(
         return []
     if isinstance(raw, str):
         raw = [{"role": "user", "content": raw}]
-    items = []
+    items: list[Item] = []
     for index, entry in enumerate(raw):
         where = f"{param}[{index}]"
         kind = entry.get("type", "message")

@@ -6,6 +6,7 @@ ends, each time whole and in one transaction. A stream whose client went away is
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -99,24 +100,26 @@ class ResponseService:
         """The response's events. Its final state is stored before the terminal event goes out, so a client that
         reads the response (or its conversation) right after `response.completed` sees exactly that response."""
         emitter = prepared.emitter
-        if prepared.store:
-            await self._repository.add(self._stored(prepared))
+        # The first write runs while the model reads the prompt: it is off the time-to-first-token path, and
+        # `_finish` waits for it before writing the final state.
+        inserted = asyncio.ensure_future(self._repository.add(self._stored(prepared))) if prepared.store else None
         finished = False
         try:
             async for event in run_turn(prepared.engine, prepared.turn, emitter):
                 if emitter.response.status in _TERMINAL:
-                    await self._finish(prepared)
+                    await self._finish(prepared, inserted)
                     finished = True
                 yield event
         finally:
             if not finished:
                 emitter.response.status = "cancelled"
                 with anyio.CancelScope(shield=True):
-                    await self._finish(prepared)
+                    await self._finish(prepared, inserted)
 
-    async def _finish(self, prepared: PreparedResponse) -> None:
+    async def _finish(self, prepared: PreparedResponse, inserted: asyncio.Future[None] | None) -> None:
         response = prepared.emitter.response
-        if prepared.store:
+        if inserted is not None:
+            await inserted
             await self._repository.replace(self._stored(prepared))
         if prepared.conversation_id and response.status in ("completed", "incomplete"):
             output = [wire(item) for item in response.output]
