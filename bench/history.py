@@ -25,10 +25,14 @@ class StubEngine:
 
     model_id = "stub"
     context_size = 1_000_000
+    vocab_size = 1
     accepts_images = False
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return sum(len(message.content) for message in messages) // 4
+
+    def count_prompt_tokens(self, prompt: str) -> int:
+        return len(prompt) // 4
 
     async def generate(self, request: GenerateRequest) -> AsyncGenerator[EngineDelta, None]:
         raise NotImplementedError("the history benchmark never generates")

@@ -1,6 +1,7 @@
-"""Homeport's overhead: one prompt and one token budget, through the engine directly and through POST /v1/responses.
+"""Homeport's overhead: one prompt and one token budget, through the engine directly and through an HTTP API
+(`POST /v1/responses` or `POST /v1/chat/completions`).
 
-Greedy sampling with a fixed `max_output_tokens` gives both paths the same model work, so what the HTTP side adds is
+Greedy sampling with a fixed output budget gives both paths the same model work, so what the HTTP side adds is
 Homeport itself: parsing, validation, storing, event building, JSON/SSE framing and the HTTP round trip. The two paths
 run alternately (and swap who goes first) so both see the same KV-cache state and the same drift in machine load.
 """
@@ -40,13 +41,53 @@ class Pairs:
     http: list[Sample]
 
 
-def measure(harness: Harness, client: httpx.Client, *, stream: bool, runs: int, warmup: int, tokens: int) -> Pairs:
+@dataclass(frozen=True)
+class Api:
+    """One HTTP API measured against the engine: the body it takes, and how its answer reports the work done."""
+
+    path: str
+    body: Callable[[str, int], dict[str, Any]]
+    """(model, output tokens) -> the request body asking for PROMPT, greedy, with exactly that budget."""
+    stream_options: dict[str, Any]
+    """Added to a streaming body (Chat Completions reports usage only when asked)."""
+    usage: Callable[[dict[str, Any]], tuple[int, int]]
+    """A non-streaming answer -> (input tokens, output tokens)."""
+    read_stream: Callable[[httpx.Response], sse.StreamTimes]
+
+
+RESPONSES = Api(
+    path="/responses",
+    body=lambda model, tokens: {"model": model, "input": PROMPT, "temperature": 0, "max_output_tokens": tokens},
+    stream_options={},
+    usage=lambda answer: (answer["usage"]["input_tokens"], answer["usage"]["output_tokens"]),
+    read_stream=sse.response_stream,
+)
+
+CHAT = Api(
+    path="/chat/completions",
+    body=lambda model, tokens: {
+        "model": model,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "temperature": 0,
+        "max_tokens": tokens,
+    },
+    stream_options={"stream_options": {"include_usage": True}},
+    usage=lambda answer: (answer["usage"]["prompt_tokens"], answer["usage"]["completion_tokens"]),
+    read_stream=sse.chat_stream,
+)
+
+
+def measure(
+    harness: Harness, client: httpx.Client, api: Api, *, stream: bool, runs: int, warmup: int, tokens: int
+) -> Pairs:
     """`warmup + runs` alternating pairs; the warm-up pairs load caches and are dropped."""
     request = GenerateRequest([ChatMessage("user", PROMPT)], Sampling(temperature=0.0, max_tokens=tokens))
-    body = {"model": harness.engine.model_id, "input": PROMPT, "temperature": 0, "max_output_tokens": tokens}
+    body = api.body(harness.engine.model_id, tokens) | {"stream": stream}
+    if stream:
+        body |= api.stream_options
     direct, http = [], []
     for index in range(warmup + runs):
-        direct_sample, http_sample = _pair(harness, client, request, body | {"stream": stream}, swap=index % 2 == 1)
+        direct_sample, http_sample = _pair(harness, client, api, request, body, swap=index % 2 == 1)
         _check_same_work(direct_sample, http_sample, tokens)
         if index >= warmup:
             direct.append(direct_sample)
@@ -55,14 +96,14 @@ def measure(harness: Harness, client: httpx.Client, *, stream: bool, runs: int, 
 
 
 def _pair(
-    harness: Harness, client: httpx.Client, request: GenerateRequest, body: dict[str, Any], *, swap: bool
+    harness: Harness, client: httpx.Client, api: Api, request: GenerateRequest, body: dict[str, Any], *, swap: bool
 ) -> tuple[Sample, Sample]:
     """One direct and one HTTP generation, in the order `swap` says; returned as (direct, http)."""
     if swap:
-        http_sample = _http(client, body)
+        http_sample = _http(client, api, body)
         return _direct(harness, request, stream=body["stream"]), http_sample
     direct_sample = _direct(harness, request, stream=body["stream"])
-    return direct_sample, _http(client, body)
+    return direct_sample, _http(client, api, body)
 
 
 def _check_same_work(direct: Sample, http: Sample, tokens: int) -> None:
@@ -120,33 +161,15 @@ async def _pump_collected(engine: Engine, request: GenerateRequest, put: Callabl
             put(delta)
 
 
-def _http(client: httpx.Client, body: dict[str, Any]) -> Sample:
-    return _http_stream(client, body) if body["stream"] else _http_once(client, body)
-
-
-def _http_once(client: httpx.Client, body: dict[str, Any]) -> Sample:
+def _http(client: httpx.Client, api: Api, body: dict[str, Any]) -> Sample:
     start = time.perf_counter()
-    response = client.post("/responses", json=body)
-    total = time.perf_counter() - start
-    response.raise_for_status()
-    usage: dict[str, Any] = response.json()["usage"]
-    return Sample(total, None, usage["input_tokens"], usage["output_tokens"])
-
-
-def _http_stream(client: httpx.Client, body: dict[str, Any]) -> Sample:
-    """Times the first `response.output_text.delta` and the terminal event as they arrive; reads the stream to its
-    end so the keep-alive connection is reused by the next request."""
-    start = time.perf_counter()
-    first: float | None = None
-    end = start
-    usage: dict[str, Any] | None = None
-    with client.stream("POST", "/responses", json=body) as response:
+    if not body["stream"]:
+        response = client.post(api.path, json=body)
+        total = time.perf_counter() - start
         response.raise_for_status()
-        for event, data in sse.events(response):
-            if event == sse.TEXT_DELTA and first is None:
-                first = time.perf_counter()
-            elif event in sse.TERMINAL:
-                end, usage = time.perf_counter(), sse.terminal_usage(data)
-    if usage is None or first is None:
-        raise AssertionError("the stream ended without a terminal event or without any text delta")
-    return Sample(end - start, first - start, usage["input_tokens"], usage["output_tokens"])
+        return Sample(total, None, *api.usage(response.json()))
+    # Read to the end, so the keep-alive connection is reused by the next request.
+    with client.stream("POST", api.path, json=body) as response:
+        response.raise_for_status()
+        times = api.read_stream(response)
+    return Sample(times.end - start, times.first_text - start, times.input_tokens, times.output_tokens)

@@ -53,6 +53,8 @@ class Results:
     model: str
     plain: overhead.Pairs
     streamed: overhead.Pairs
+    chat_plain: overhead.Pairs
+    chat_streamed: overhead.Pairs
     idle: retrieve.Throughput
     busy: retrieve.Busy
 
@@ -76,28 +78,38 @@ def measure(args: argparse.Namespace) -> Results:
         model = harness.engine.model_id
         _progress(f"{model} loaded; {args.warmup} warm-up + {args.runs} pairs per mode, {args.tokens} tokens each")
         runs = {"runs": args.runs, "warmup": args.warmup, "tokens": args.tokens}
-        plain = overhead.measure(harness, client, stream=False, **runs)
+        plain = overhead.measure(harness, client, overhead.RESPONSES, stream=False, **runs)
         _progress("non-streaming pairs done")
-        streamed = overhead.measure(harness, client, stream=True, **runs)
+        streamed = overhead.measure(harness, client, overhead.RESPONSES, stream=True, **runs)
         _progress("streaming pairs done")
+        chat_plain = overhead.measure(harness, client, overhead.CHAT, stream=False, **runs)
+        chat_streamed = overhead.measure(harness, client, overhead.CHAT, stream=True, **runs)
+        _progress("chat completions pairs done")
         response_id = retrieve.stored_response(client, model)
         quiet = retrieve.idle(client, response_id, args.seconds)
         _progress("idle retrieves done")
         loaded = retrieve.busy(
             harness.base_url, client, response_id, seconds=args.seconds, tokens=args.busy_tokens, model=model
         )
-    return Results(model, plain, streamed, quiet, loaded)
+    return Results(model, plain, streamed, chat_plain, chat_streamed, quiet, loaded)
 
 
 def report(results: Results, args: argparse.Namespace) -> list[str]:
-    plain, streamed = results.plain, results.streamed
     return [
         f"\nHomeport benchmark: {results.model}, llama threads {args.threads or 'all'} of {os.cpu_count()} cores, "
         f"{args.runs} runs after {args.warmup} warm-up, {args.tokens} output tokens per run",
-        compare(_totals(plain.direct), _totals(plain.http)).line("non-stream"),
-        compare(_firsts(streamed.direct), _firsts(streamed.http)).line("stream TTFT"),
-        compare(_totals(streamed.direct), _totals(streamed.http)).line("stream total"),
+        *_overhead_lines("", results.plain, results.streamed),
+        *_overhead_lines("chat ", results.chat_plain, results.chat_streamed),
         *_retrieve_lines(results.idle, results.busy),
+    ]
+
+
+def _overhead_lines(prefix: str, plain: overhead.Pairs, streamed: overhead.Pairs) -> list[str]:
+    """The three overhead lines of one API; `prefix` names it (the Responses lines carry none)."""
+    return [
+        compare(_totals(plain.direct), _totals(plain.http)).line(f"{prefix}non-stream"),
+        compare(_firsts(streamed.direct), _firsts(streamed.http)).line(f"{prefix}stream TTFT"),
+        compare(_totals(streamed.direct), _totals(streamed.http)).line(f"{prefix}stream total"),
     ]
 
 

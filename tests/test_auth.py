@@ -41,3 +41,23 @@ def test_objects_are_scoped_to_their_keys_project(keyed_server: Server) -> None:
     with pytest.raises(openai.NotFoundError):
         team_b.responses.delete(response.id)
     assert team_a.responses.retrieve(response.id).id == response.id
+
+
+def test_stored_chat_completions_are_scoped_to_their_keys_project(keyed_server: Server) -> None:
+    team_a = keyed_server.client(api_key="sk-a")
+    team_b = keyed_server.client(api_key="sk-b")
+    completion = team_a.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Secret plans"}], max_tokens=2, store=True
+    )
+    assert [stored.id for stored in team_a.chat.completions.list()] == [completion.id]
+    assert team_b.chat.completions.list().data == []
+    for attempt in (
+        lambda: team_b.chat.completions.retrieve(completion.id),
+        lambda: team_b.chat.completions.update(completion.id, metadata={"taken": "yes"}),
+        lambda: team_b.chat.completions.delete(completion.id),
+        lambda: team_b.chat.completions.messages.list(completion.id),
+        lambda: team_b.chat.completions.list(after=completion.id),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            attempt()
+    assert team_a.chat.completions.retrieve(completion.id).metadata == {}

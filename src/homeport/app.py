@@ -11,8 +11,14 @@ from fastapi import FastAPI
 from homeport.api import KeyRing, install_errors, router
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
-from homeport.responses import ConversationService, PromptLibrary, ResponseService
-from homeport.store import ConversationRepository, Database, ResponseRepository
+from homeport.responses import (
+    ChatCompletionService,
+    CompletionService,
+    ConversationService,
+    PromptLibrary,
+    ResponseService,
+)
+from homeport.store import ChatCompletionRepository, ConversationRepository, Database, ResponseRepository
 
 log = logging.getLogger("homeport")
 
@@ -32,6 +38,8 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.conversations = conversations
         prompts = PromptLibrary(settings.resolved_prompts_dir)
         app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations, prompts)
+        app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database))
+        app.state.completions = CompletionService(catalog)
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield

@@ -29,3 +29,9 @@ def new_id(prefix: str, suffix: str | None = None) -> str:
 
 def new_call_id() -> str:
     return "call_" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+
+
+def new_completion_id(prefix: str) -> str:
+    """`chatcmpl-…` or `cmpl-…`: 29 letters and digits, as OpenAI's. They do not sort by time; the store keeps the
+    order of stored completions."""
+    return f"{prefix}-" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(29))

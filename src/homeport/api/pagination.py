@@ -51,3 +51,16 @@ class Page:
             return ids.index(cursor)
         except ValueError:
             raise NotFound(f"No item with id '{cursor}' in this list.", param=param) from None
+
+
+class AscendingPage(Page):
+    """The query of lists whose `order` defaults to `asc` and that take no `before` (chat completions and their
+    messages), as OpenAI's do."""
+
+    def __init__(
+        self,
+        after: str | None = Query(None),
+        limit: int = Query(20, ge=1, le=100),
+        order: Literal["asc", "desc"] = Query("asc"),
+    ) -> None:
+        super().__init__(after=after, before=None, limit=limit, order=order)

@@ -1,15 +1,38 @@
-"""Server-sent event framing: `event: <type>` and `data: <json>` per event, as OpenAI sends them."""
+"""Server-sent event framing, as OpenAI sends each API's streams.
+
+Responses: `event: <type>` and `data: <json>` per event. Chat and legacy completions: `data: <json>` per chunk, then
+`data: [DONE]`; a failure after the first chunk went out is sent in-band as `data: {"error": …}` (the SDK raises it),
+never as a second HTTP answer.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from homeport.errors import HomeportError
 from homeport.responses import wire
+
+log = logging.getLogger("homeport.api")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 async def sse_frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     async for event in events:
-        data = json.dumps(wire(event), separators=(",", ":"), ensure_ascii=False)
-        yield f"event: {event.type}\ndata: {data}\n\n".encode()
+        yield f"event: {event.type}\ndata: {_json(wire(event))}\n\n".encode()
+
+
+async def sse_data_frames(chunks: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            yield f"data: {_json(wire(chunk))}\n\n".encode()
+    except HomeportError as exc:
+        log.warning("stream failed after it started: %s", exc.message)
+        yield f"data: {_json(exc.body())}\n\n".encode()
+        return
+    yield b"data: [DONE]\n\n"

@@ -6,7 +6,7 @@ turns them into its own calls. Deltas are plain dataclasses so an engine never l
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,12 +29,30 @@ class Sampling:
     """None: until the model stops or the context window is full."""
     top_logprobs: int | None = None
     """None: no logprobs; 0..20: the sampled token's logprob plus that many alternatives."""
+    stop: tuple[str, ...] = ()
+    """Text that ends the answer when it appears; it is not part of the output, and the finish reason is `stop`."""
+    seed: int | None = None
+    """None: a fresh random seed per generation; set: sampling repeats on the same model, prompt and settings."""
+    presence_penalty: float = 0.0
+    """Subtracted from the logit of every token already generated (recent tokens; see the engine)."""
+    frequency_penalty: float = 0.0
+    """Subtracted from a generated token's logit once per time it was generated."""
+    logit_bias: Mapping[int, float] = field(default_factory=dict)
+    """Token id -> value added to its logit before sampling: -100 bans a token, +100 all but forces it."""
 
 
 @dataclass(frozen=True)
 class GenerateRequest:
-    messages: Sequence[ChatMessage]
+    """What to continue: chat `messages`, rendered with the model's chat template, or a raw `prompt` fed to the
+    model as it is (legacy completions). Exactly one of the two is given."""
+
+    messages: Sequence[ChatMessage] = ()
     sampling: Sampling = field(default_factory=Sampling)
+    prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (not self.messages):
+            raise ValueError("A GenerateRequest takes chat messages or a raw prompt, exactly one of the two.")
 
 
 @dataclass(frozen=True)
@@ -86,10 +104,16 @@ class Engine(Protocol):
 
     model_id: str
     context_size: int
+    vocab_size: int
+    """Token ids run from 0 to vocab_size - 1 (what `Sampling.logit_bias` may name)."""
     accepts_images: bool
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Prompt tokens these messages take once the chat template is applied."""
+        ...
+
+    def count_prompt_tokens(self, prompt: str) -> int:
+        """Tokens of a raw prompt, as `GenerateRequest(prompt=...)` feeds it to the model."""
         ...
 
     def generate(self, request: GenerateRequest) -> AsyncGenerator[EngineDelta, None]: ...

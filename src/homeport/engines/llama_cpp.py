@@ -1,4 +1,5 @@
-"""The embedded engine: a GGUF model run in-process by llama-cpp-python. The only module importing `llama_cpp`.
+"""The embedded engine: a GGUF model run in-process by llama-cpp-python (with `constraints.py`, the only modules
+importing `llama_cpp`).
 
 One llama context serves one generation at a time. Requests wait on an `asyncio.Lock`, whose waiters are woken
 in arrival order, so the queue is fair; the token loop runs in a worker thread (llama.cpp releases the GIL while it
@@ -8,14 +9,13 @@ computes), so the event loop keeps answering other requests while the model is b
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import functools
 import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -30,17 +30,20 @@ from homeport.engines.base import (
     Finished,
     GenerateRequest,
     Sampling,
-    TextDelta,
     TokenLogprob,
     TopLogprob,
     Usage,
 )
 from homeport.engines.packaged import ModelFile
+from homeport.engines.streaming import DeltaAssembler
 from homeport.errors import ContextLengthExceeded, EngineError, HomeportError
 
 log = logging.getLogger("homeport.engine")
 
 _DONE = object()
+
+# llama.cpp reads this seed as "pick one at random", so a caller's seed is never mapped onto it.
+_RANDOM_SEED = 0xFFFFFFFF
 
 
 class LlamaCppEngine:
@@ -54,12 +57,16 @@ class LlamaCppEngine:
                 model_path=str(model.path),
                 n_ctx=context_size,
                 n_threads=threads or os.cpu_count() or 1,
+                # Prompt evaluation defaults to every core; its spinning threads stall badly when the machine is
+                # shared, so it gets the same count as generation.
+                n_threads_batch=threads or os.cpu_count() or 1,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
             raise EngineError(f"Could not load the model file {model.path}") from exc
         self.model_id = model.name
         self.context_size = self._llm.n_ctx()
+        self.vocab_size = self._llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         self._formatter = self._chat_formatter()
         self._lock = asyncio.Lock()
@@ -93,8 +100,23 @@ class LlamaCppEngine:
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.prompt_tokens(messages))
 
+    def raw_prompt_tokens(self, prompt: str) -> tuple[int, ...]:
+        """The model's tokens of a raw prompt. Special tokens are read as such, so a hand-written chat template works;
+        an empty prompt is the start of a document (as OpenAI's default prompt, `<|endoftext|>`, is)."""
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        if tokens:
+            return tuple(tokens)
+        start = self._llm.token_bos()
+        return (start if start >= 0 else self._llm.token_eos(),)
+
+    def count_prompt_tokens(self, prompt: str) -> int:
+        return len(self.raw_prompt_tokens(prompt))
+
     async def generate(self, request: GenerateRequest) -> AsyncGenerator[EngineDelta, None]:
-        prompt = self.prompt_tokens(request.messages)
+        if request.prompt is not None:
+            prompt = self.raw_prompt_tokens(request.prompt)
+        else:
+            prompt = self.prompt_tokens(request.messages)
         if len(prompt) >= self.context_size:
             raise ContextLengthExceeded(
                 f"The input takes {len(prompt)} tokens; this model's context window is {self.context_size} tokens."
@@ -134,43 +156,51 @@ class LlamaCppEngine:
             emit(_DONE)
 
     def _tokens(self, prompt: list[int], sampling: Sampling, stop: threading.Event) -> Iterator[EngineDelta]:
-        llm = self._llm
-        cached = min(llama_cpp.Llama.longest_token_prefix(llm._input_ids.tolist(), prompt), len(prompt) - 1)
+        if sampling.seed is not None:
+            # A prompt evaluated over a reused KV-cache prefix gets logits that differ in the last bits from a fresh
+            # evaluation, enough to change a sampled token: a seeded generation evaluates its whole prompt afresh.
+            self._llm.reset()  # type: ignore[no-untyped-call]
+        cached = min(llama_cpp.Llama.longest_token_prefix(self._llm._input_ids.tolist(), prompt), len(prompt) - 1)
         room = self.context_size - len(prompt)
         budget = room if sampling.max_tokens is None else min(sampling.max_tokens, room)
         capture = _LogprobCapture() if sampling.top_logprobs is not None else None
-        llm.set_seed(secrets.randbits(31))
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        output = DeltaAssembler(sampling.stop)
         produced = 0
         reason: Literal["stop", "length"] = "length"
-        pending: list[TokenLogprob] = []
-        tokens = llm.generate(
+        for token in self._sampled(prompt, sampling, capture) if budget > 0 else ():
+            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                reason = "stop"
+                break
+            produced += 1
+            piece = self._llm.detokenize([token])
+            logprob = None
+            if capture is not None and sampling.top_logprobs is not None:
+                logprob = self._logprob(capture.last, token, piece, sampling.top_logprobs)
+            if delta := output.push(piece, logprob):
+                yield delta
+            if output.stopped:
+                reason = "stop"
+                break
+            if produced >= budget or stop.is_set():
+                break
+        if tail := output.finish():
+            yield tail
+        yield Finished(reason, Usage(len(prompt), max(cached, 0), produced))
+
+    def _sampled(self, prompt: list[int], sampling: Sampling, capture: _LogprobCapture | None) -> Iterator[int]:
+        """llama.cpp's tokens for this prompt under the request's sampling settings, seeded as asked."""
+        self._llm.set_seed(secrets.randbits(31) if sampling.seed is None else sampling.seed % _RANDOM_SEED)
+        return self._llm.generate(
             prompt,
             temp=sampling.temperature,
             top_p=sampling.top_p,
             top_k=0,
             min_p=0.0,
             repeat_penalty=1.0,
-            logits_processor=llama_cpp.LogitsProcessorList([capture]) if capture else None,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+            logits_processor=_processors(sampling.logit_bias, capture),
         )
-        for token in tokens:
-            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                reason = "stop"
-                break
-            produced += 1
-            piece = llm.detokenize([token])
-            if capture is not None and sampling.top_logprobs is not None:
-                pending.append(self._logprob(capture.last, token, piece, sampling.top_logprobs))
-            text = decoder.decode(piece)
-            if text:
-                yield TextDelta(text, pending)
-                pending = []
-            if produced >= budget or stop.is_set():
-                break
-        tail = decoder.decode(b"", final=True)
-        if tail or pending:
-            yield TextDelta(tail, pending)
-        yield Finished(reason, Usage(len(prompt), max(cached, 0), produced))
 
     def _logprob(self, logprobs: np.ndarray, token: int, piece: bytes, top: int) -> TokenLogprob:
         alternatives = np.argpartition(logprobs, -top)[-top:] if top else np.array([], dtype=int)
@@ -190,6 +220,26 @@ class LlamaCppEngine:
         self._worker.shutdown(wait=True)
         with contextlib.suppress(Exception):
             self._llm.close()
+
+
+def _processors(bias: Mapping[int, float], capture: _LogprobCapture | None) -> llama_cpp.LogitsProcessorList | None:
+    """The bias goes first, so the logprobs a capture keeps are those of the distribution sampled from."""
+    processors: list[Any] = [_LogitBias(bias)] if bias else []
+    if capture is not None:
+        processors.append(capture)
+    return llama_cpp.LogitsProcessorList(processors) if processors else None
+
+
+class _LogitBias:
+    """A logits processor adding a fixed value to chosen tokens' logits (OpenAI's `logit_bias`)."""
+
+    def __init__(self, bias: Mapping[int, float]) -> None:
+        self._tokens = np.fromiter(bias.keys(), dtype=np.intc, count=len(bias))
+        self._values = np.fromiter(bias.values(), dtype=np.float32, count=len(bias))
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        scores[self._tokens] += self._values
+        return scores
 
 
 class _LogprobCapture:

@@ -1,5 +1,11 @@
-"""The Responses API's behaviour: context assembly, the turn loop, the event emitter, the service."""
+"""The Responses API's behaviour: context assembly, the turn loop, the event emitter, the service.
 
+Chat Completions and legacy completions live here too: they run through the same turn loop.
+"""
+
+from homeport.responses.chat import ChatCompletionService, PreparedChatCompletion
+from homeport.responses.chat_params import CreateChatCompletionParams, UpdateChatCompletionParams
+from homeport.responses.completions import CompletionService, CreateCompletionParams, PreparedCompletion
 from homeport.responses.conversations import (
     AddItemsParams,
     ConversationService,
@@ -14,12 +20,19 @@ from homeport.responses.service import PreparedResponse, ResponseService
 
 __all__ = [
     "AddItemsParams",
+    "ChatCompletionService",
+    "CompletionService",
     "ConversationService",
+    "CreateChatCompletionParams",
+    "CreateCompletionParams",
     "CreateConversationParams",
     "CreateResponseParams",
+    "PreparedChatCompletion",
+    "PreparedCompletion",
     "PreparedResponse",
     "PromptLibrary",
     "ResponseService",
+    "UpdateChatCompletionParams",
     "UpdateConversationParams",
     "conversation_object",
     "wire",

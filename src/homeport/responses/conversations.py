@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of
 from homeport.responses.items import Item, parse_input
-from homeport.responses.params import check_metadata
+from homeport.responses.params import Metadata
 from homeport.store import ConversationRepository, StoredConversation
 
 MAX_ITEMS_PER_CALL = 20
@@ -25,24 +25,12 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 class CreateConversationParams(BaseModel):
     model_config = _STRICT
     items: list[dict[str, Any]] | None = Field(None, max_length=MAX_ITEMS_PER_CALL)
-    metadata: dict[str, str] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_metadata(value)
-        return value
+    metadata: Metadata | None = None
 
 
 class UpdateConversationParams(BaseModel):
     model_config = _STRICT
-    metadata: dict[str, str]
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str]) -> dict[str, str]:
-        check_metadata(value)
-        return value
+    metadata: Metadata
 
 
 class AddItemsParams(BaseModel):

@@ -111,8 +111,7 @@ class EventEmitter:
             sequence_number=self._number(),
         )
         if self._obfuscate:
-            # Pads every delta to a similar size so its length does not reveal the token (a side channel).
-            event.obfuscation = secrets.token_urlsafe(12)[: max(1, 16 - len(delta))]  # type: ignore[attr-defined]
+            event.obfuscation = obfuscation(delta)  # type: ignore[attr-defined]
         return event
 
     def text_done(self, message: ResponseOutputMessage, part: ResponseOutputText) -> ResponseStreamEvent:
@@ -169,6 +168,12 @@ class EventEmitter:
     def _finish(self, status: str) -> None:
         self.response.status = status  # type: ignore[assignment]
         self.response.completed_at = float(int(time.time())) if status == "completed" else None
+
+
+def obfuscation(delta: str) -> str:
+    """Padding that brings every streamed delta to a similar size, so its length does not reveal the token (a side
+    channel). Responses events and Chat Completions chunks carry it alike."""
+    return secrets.token_urlsafe(12)[: max(1, 16 - len(delta))]
 
 
 def logprob_data(logprob: TokenLogprob) -> dict[str, Any]:

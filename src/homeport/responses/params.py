@@ -9,12 +9,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from homeport.errors import InvalidRequest
 
 # Strict: "yes" is not a boolean and "1" is not a number, as in OpenAI's API.
 _STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+def _checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    check_metadata(metadata)
+    return metadata
+
+
+Metadata = Annotated[dict[str, str], AfterValidator(_checked_metadata)]
+"""A `metadata` field with OpenAI's limits, for every params model that takes one."""
+
+
+def check_metadata(metadata: dict[str, str] | None, param: str = "metadata") -> None:
+    """OpenAI's limits: at most 16 pairs, keys up to 64 characters, values up to 512."""
+    if metadata is None:
+        return
+    if len(metadata) > 16:
+        raise InvalidRequest(f"Invalid '{param}': too many pairs ({len(metadata)}); at most 16.", param=param)
+    for key, value in metadata.items():
+        if len(key) > 64:
+            raise InvalidRequest(f"Invalid '{param}': key {key[:70]!r} is longer than 64 characters.", param=param)
+        if len(value) > 512:
+            raise InvalidRequest(
+                f"Invalid '{param}': the value of {key!r} is longer than 512 characters.", param=f"{param}.{key}"
+            )
 
 
 class InputText(BaseModel):
@@ -139,7 +163,7 @@ class CreateResponseParams(BaseModel):
     top_p: float | None = Field(None, ge=0, le=1)
     top_logprobs: int | None = Field(None, ge=0, le=20)
     include: list[Include] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     store: bool | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
@@ -165,27 +189,6 @@ class CreateResponseParams(BaseModel):
     access_programs: dict[str, Any] | None = None
     image: dict[str, Any] | None = None
     moderation: dict[str, Any] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_metadata(value)
-        return value
-
-
-def check_metadata(metadata: dict[str, str] | None, param: str = "metadata") -> None:
-    """OpenAI's limits: at most 16 pairs, keys up to 64 characters, values up to 512."""
-    if metadata is None:
-        return
-    if len(metadata) > 16:
-        raise InvalidRequest(f"Invalid '{param}': too many pairs ({len(metadata)}); at most 16.", param=param)
-    for key, value in metadata.items():
-        if len(key) > 64:
-            raise InvalidRequest(f"Invalid '{param}': key {key[:70]!r} is longer than 64 characters.", param=param)
-        if len(value) > 512:
-            raise InvalidRequest(
-                f"Invalid '{param}': the value of {key!r} is longer than 512 characters.", param=f"{param}.{key}"
-            )
 
 
 _LATER = "is not supported by this server yet"

@@ -1,7 +1,17 @@
 """Persistence: every object a client can retrieve lives here, never only in memory."""
 
+from homeport.store.chat_completions import ChatCompletionPage, ChatCompletionRepository, StoredChatCompletion
 from homeport.store.conversations import ConversationRepository, StoredConversation
 from homeport.store.database import Database
 from homeport.store.responses import ResponseRepository, StoredResponse
 
-__all__ = ["ConversationRepository", "Database", "ResponseRepository", "StoredConversation", "StoredResponse"]
+__all__ = [
+    "ChatCompletionPage",
+    "ChatCompletionRepository",
+    "ConversationRepository",
+    "Database",
+    "ResponseRepository",
+    "StoredChatCompletion",
+    "StoredConversation",
+    "StoredResponse",
+]

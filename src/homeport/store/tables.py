@@ -52,3 +52,39 @@ class ConversationItemRow(Base):
         UniqueConstraint("conversation_id", "id", name="uq_conversation_items_id"),
         Index("ix_conversation_items_conversation", "conversation_id", "position"),
     )
+
+
+class ChatCompletionRow(Base):
+    """A stored chat completion (`store: true`); `position` orders the list (it only grows)."""
+
+    __tablename__ = "chat_completions"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(256))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The `ChatCompletion` object as sent on the wire, `metadata` included."""
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """The request's messages, as `GET …/messages` lists them (ids assigned, oldest first)."""
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_chat_completions_id"),
+        Index("ix_chat_completions_project_position", "project", "position"),
+    )
+
+
+class ChatCompletionMetadataRow(Base):
+    """One metadata pair of a stored chat completion. Kept as rows, not read out of the JSON body, so that a list
+    filters by metadata with plain indexed equality on every database, whatever characters a key holds."""
+
+    __tablename__ = "chat_completion_metadata"
+
+    completion_position: Mapped[int] = mapped_column(
+        Integer, ForeignKey("chat_completions.position", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(512))
+
+    __table_args__ = (Index("ix_chat_completion_metadata_pair", "key", "value"),)

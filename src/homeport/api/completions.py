@@ -1,0 +1,29 @@
+"""HTTP for /v1/completions, the legacy API. The behaviour lives in `responses.CompletionService`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from homeport.api.auth import project
+from homeport.api.body import read_json
+from homeport.api.sse import sse_data_frames
+from homeport.responses import CompletionService, CreateCompletionParams, wire
+
+router = APIRouter(dependencies=[Depends(project)])
+
+
+@router.post("/completions")
+async def create_completion(request: Request) -> Any:
+    params = await read_json(request, CreateCompletionParams)
+    service: CompletionService = request.app.state.completions
+    prepared = service.prepare(params)
+    if params.stream:
+        return StreamingResponse(
+            sse_data_frames(service.run(prepared)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return JSONResponse(wire(await service.create(prepared)))

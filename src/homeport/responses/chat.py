@@ -1,0 +1,164 @@
+"""Create, store, list, update and delete chat completions.
+
+A completion runs as its chunks; the non-streaming answer is those same chunks collected. Choices (`n`) are
+generated one after another through `run_choice`, the turn loop Responses uses. A completion created with
+`store: true` is written once, whole, before its last choice's closing chunk goes out, so a client that reads it
+back right after the stream sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from homeport.engines import Engine, GenerateRequest, ModelCatalog
+from homeport.errors import ContextLengthExceeded, NotFound
+from homeport.ids import new_completion_id
+from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
+from homeport.responses.chat_messages import chat_messages
+from homeport.responses.chat_params import CreateChatCompletionParams, reject_unsupported
+from homeport.responses.choices import ChoiceText, run_choice
+from homeport.responses.events import wire
+from homeport.store import ChatCompletionRepository, StoredChatCompletion
+
+
+@dataclass
+class PreparedChatCompletion:
+    """A validated request, ready to run; everything that can be a 4xx has been checked."""
+
+    project: str
+    engine: Engine
+    request: GenerateRequest
+    choices: int
+    logprobs: bool
+    store: bool
+    messages: list[dict[str, Any]]
+    chunks: ChunkMaker
+    collected: CompletionCollector
+
+
+class ChatCompletionService:
+    def __init__(self, catalog: ModelCatalog, repository: ChatCompletionRepository) -> None:
+        self._catalog = catalog
+        self._repository = repository
+
+    def prepare(self, params: CreateChatCompletionParams, project: str) -> PreparedChatCompletion:
+        reject_unsupported(params)
+        engine = self._catalog.resolve(params.model)
+        completion_id = new_completion_id("chatcmpl")
+        messages, stored = chat_messages(params.messages, completion_id)
+        used = engine.count_tokens(messages)
+        if used >= engine.context_size:
+            raise ContextLengthExceeded(
+                f"Your messages take {used} tokens, more than this model's context window of "
+                f"{engine.context_size} tokens.",
+                param="messages",
+            )
+        sampling = params.sampling(
+            vocab_size=engine.vocab_size, max_tokens=params.output_limit, top_logprobs=params.alternatives
+        )
+        head = CompletionHead(completion_id, int(time.time()), engine.model_id, _fingerprint(engine.model_id))
+        logprobs = bool(params.logprobs)
+        return PreparedChatCompletion(
+            project=project,
+            engine=engine,
+            request=GenerateRequest(messages, sampling),
+            choices=params.choices,
+            logprobs=logprobs,
+            store=params.store is True,
+            messages=stored,
+            chunks=ChunkMaker(head, logprobs, include_usage=params.include_usage, obfuscate=params.obfuscate),
+            collected=CompletionCollector(head, logprobs, metadata=params.metadata or {}),
+        )
+
+    async def run(self, prepared: PreparedChatCompletion) -> AsyncIterator[ChatCompletionChunk]:
+        """Every chunk, choice after choice; a failed generation raises `EngineError` (in-band once streaming)."""
+        chunks, collected = prepared.chunks, prepared.collected
+        for index in range(prepared.choices):
+            yield chunks.opening(index)
+            async for piece in run_choice(prepared.engine, prepared.request, index=index, logprobs=prepared.logprobs):
+                collected.add(index, piece)
+                if isinstance(piece, ChoiceText):
+                    yield chunks.text(index, piece)
+                    continue
+                if index == prepared.choices - 1 and prepared.store:
+                    await self._store(prepared)
+                yield chunks.closing(index, piece.reason)
+        if chunks.include_usage:
+            yield chunks.usage(collected.usage.wire())
+
+    async def create(self, prepared: PreparedChatCompletion) -> ChatCompletion:
+        """The non-streaming path: the same chunks, collected."""
+        async for _sent in self.run(prepared):
+            pass
+        return prepared.collected.completion()
+
+    async def _store(self, prepared: PreparedChatCompletion) -> None:
+        completion = prepared.collected.completion()
+        await self._repository.add(
+            StoredChatCompletion(
+                id=completion.id,
+                project=prepared.project,
+                created_at=completion.created,
+                model=completion.model,
+                body=wire(completion),
+                messages=prepared.messages,
+            )
+        )
+
+    async def get(self, project: str, completion_id: str) -> StoredChatCompletion:
+        stored = await self._repository.get(project, completion_id)
+        if stored is None:
+            raise NotFound(f"No chat completion found with id '{completion_id}'.", param="completion_id")
+        return stored
+
+    async def page(
+        self,
+        project: str,
+        *,
+        model: str | None,
+        metadata: Mapping[str, str],
+        after: str | None,
+        limit: int,
+        order: Literal["asc", "desc"],
+    ) -> dict[str, Any]:
+        """One page of the stored completions, OpenAI's list envelope around them.
+
+        A model filter names what the completions report, the model that really ran, so an alias (`gpt-4o`) finds
+        the completions its model made.
+        """
+        if model is not None and model in self._catalog.names:
+            model = self._catalog.resolve(model).model_id
+        page = await self._repository.page(
+            project, model=model, metadata=metadata, after=after, limit=limit, newest_first=order == "desc"
+        )
+        if page is None:
+            raise NotFound(f"No chat completion found with id '{after}'.", param="after")
+        data = [stored.body for stored in page.completions]
+        return {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else "",
+            "last_id": data[-1]["id"] if data else "",
+            "has_more": page.has_more,
+        }
+
+    async def update(self, project: str, completion_id: str, metadata: dict[str, str] | None) -> dict[str, Any]:
+        body = await self._repository.set_metadata(project, completion_id, metadata or {})
+        if body is None:
+            raise NotFound(f"No chat completion found with id '{completion_id}'.", param="completion_id")
+        return body
+
+    async def delete(self, project: str, completion_id: str) -> None:
+        if not await self._repository.delete(project, completion_id):
+            raise NotFound(f"No chat completion found with id '{completion_id}'.", param="completion_id")
+
+
+def _fingerprint(model_id: str) -> str:
+    """Names the model configuration that served a completion, so seeded clients can see when it changes."""
+    return "fp_" + hashlib.sha256(model_id.encode()).hexdigest()[:10]

@@ -1,0 +1,176 @@
+"""Chat Completions `messages`: validated one by one, turned into what the model reads and into what is stored.
+
+Each message is checked against the model of its role (so an error names `messages[i].<field>`), its text parts are
+joined the way `responses.items` joins input text, and it is kept in the shape
+`GET /v1/chat/completions/{id}/messages` lists: `{id, role, content, name, content_parts}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from homeport.engines.base import ChatMessage, Role
+from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.responses.sampling import STRICT
+
+_TOOLS_LATER = "Function calling is not supported by this server yet"
+
+
+class _Text(BaseModel):
+    model_config = STRICT
+    type: Literal["text"]
+    text: str
+    prompt_cache_breakpoint: dict[str, Any] | None = None
+
+
+class _Refusal(BaseModel):
+    model_config = STRICT
+    type: Literal["refusal"]
+    refusal: str
+
+
+class _Message(BaseModel):
+    model_config = STRICT
+    role: str
+    content: str | list[dict[str, Any]] | None
+    name: str | None = None
+
+
+class _Instruction(_Message):
+    role: Literal["system", "developer"]
+    content: str | list[dict[str, Any]]
+
+
+class _User(_Message):
+    role: Literal["user"]
+    content: str | list[dict[str, Any]]
+
+
+class _Assistant(_Message):
+    role: Literal["assistant"]
+    content: str | list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    function_call: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+
+
+class _Tool(_Message):
+    role: Literal["tool"]
+    content: str | list[dict[str, Any]]
+    tool_call_id: str
+
+
+class _Function(_Message):
+    role: Literal["function"]
+    name: str
+
+
+_ROLES: dict[str, type[_Message]] = {
+    "system": _Instruction,
+    "developer": _Instruction,
+    "user": _User,
+    "assistant": _Assistant,
+    "tool": _Tool,
+    "function": _Function,
+}
+
+# What the chat template calls each role that reaches it (tool and function messages are refused before this).
+_MODEL_ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+# Content parts of other kinds that the SDK can send, and why each is refused.
+_REFUSED_PARTS = {
+    "image_url": "The served model cannot see images; 'image_url' content is not accepted.",
+    "input_audio": "The served model cannot hear audio; 'input_audio' content is not accepted.",
+    "file": "'file' content is not supported by this server yet.",
+}
+
+
+def chat_messages(raw: list[dict[str, Any]], completion_id: str) -> tuple[list[ChatMessage], list[dict[str, Any]]]:
+    """The model's messages and the stored ones (ids `<completion id>-<index>`, as OpenAI numbers them)."""
+    model: list[ChatMessage] = []
+    stored: list[dict[str, Any]] = []
+    for index, entry in enumerate(raw):
+        where = f"messages[{index}]"
+        message = _validate(entry, where)
+        content, parts = _content(message, where)
+        refusal = message.refusal if isinstance(message, _Assistant) else None
+        # An assistant turn replayed as history reads as its text and its refusal, whichever it has.
+        said = [text for text in (content, refusal) if text is not None]
+        if not said:
+            raise InvalidRequest(
+                f"Missing required parameter: '{where}.content'.",
+                param=f"{where}.content",
+                code="missing_required_parameter",
+            )
+        model.append(ChatMessage(_MODEL_ROLES[message.role], "\n".join(said)))
+        record = {"id": f"{completion_id}-{index}", "role": message.role, "content": content, "name": None}
+        stored.append(record | {"content_parts": parts} | ({"refusal": refusal} if refusal is not None else {}))
+    return model, stored
+
+
+def _validate(entry: dict[str, Any], where: str) -> _Message:
+    role = entry.get("role")
+    if role is None:
+        raise InvalidRequest(
+            f"Missing required parameter: '{where}.role'.", param=f"{where}.role", code="missing_required_parameter"
+        )
+    kind = _ROLES.get(role) if isinstance(role, str) else None
+    if kind is None:
+        raise InvalidRequest(
+            f"Invalid value for '{where}.role': {role!r}; expected one of {', '.join(map(repr, _ROLES))}.",
+            param=f"{where}.role",
+            code="invalid_value",
+        )
+    try:
+        message = kind.model_validate(entry)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    if isinstance(message, _Tool | _Function):
+        raise InvalidRequest(f"{_TOOLS_LATER}; '{role}' messages are not accepted.", param=f"{where}.role")
+    if isinstance(message, _Assistant):
+        for name in ("tool_calls", "function_call"):
+            if getattr(message, name) is not None:
+                raise InvalidRequest(f"{_TOOLS_LATER}.", param=f"{where}.{name}")
+        if message.audio is not None:
+            raise InvalidRequest("The served model cannot replay audio answers.", param=f"{where}.audio")
+    if message.name is not None:
+        raise InvalidRequest(
+            "Participant names are not supported: the model's chat template has no place for them.",
+            param=f"{where}.name",
+        )
+    return message
+
+
+def _content(message: _Message, where: str) -> tuple[str | None, list[dict[str, Any]] | None]:
+    """The content's text, and its parts as given (None when the content was a plain string or absent)."""
+    if message.content is None or isinstance(message.content, str):
+        return message.content, None
+    texts = [
+        _part_text(part, f"{where}.content[{index}]", assistant=isinstance(message, _Assistant))
+        for index, part in enumerate(message.content)
+    ]
+    return "\n".join(texts), message.content
+
+
+def _part_text(part: dict[str, Any], where: str, *, assistant: bool) -> str:
+    kind = part.get("type")
+    if kind in _REFUSED_PARTS:
+        raise InvalidRequest(_REFUSED_PARTS[kind], param=where)
+    if kind == "refusal" and not assistant:
+        raise InvalidRequest("Only assistant messages may carry a refusal.", param=where)
+    shape = _Refusal if kind == "refusal" else _Text
+    try:
+        validated = shape.model_validate(part)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    if isinstance(validated, _Refusal):
+        return validated.refusal
+    if validated.prompt_cache_breakpoint is not None:
+        raise InvalidRequest(
+            "Prompt cache breakpoints are not supported; the engine reuses any shared prefix by itself.",
+            param=f"{where}.prompt_cache_breakpoint",
+        )
+    return validated.text

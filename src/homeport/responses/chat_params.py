@@ -1,0 +1,132 @@
+"""What `POST /v1/chat/completions` and `POST /v1/chat/completions/{id}` accept, validated field by field.
+
+Every field of the SDK's chat `CompletionCreateParams` is declared, so an unknown key is a 400 naming it, and a
+field this server cannot honour yet is refused by `reject_unsupported` rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from homeport.errors import InvalidRequest
+from homeport.responses.params import Metadata
+from homeport.responses.sampling import STRICT, SamplingParams
+
+_LATER = "is not supported by this server yet"
+
+
+class CreateChatCompletionParams(SamplingParams):
+    messages: list[dict[str, Any]] = Field(min_length=1)
+    """Checked one by one in `chat_messages`, so that each problem names its message."""
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    safety_identifier: str | None = Field(None, max_length=128)
+    metadata: Metadata | None = None
+    store: bool | None = None
+    response_format: dict[str, Any] | None = None
+    prompt_cache_key: str | None = Field(None, max_length=512)
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    # Declared only to be refused by name in `reject_unsupported`.
+    audio: dict[str, Any] | None = None
+    function_call: str | dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = None
+    moderation: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+
+    @property
+    def output_limit(self) -> int | None:
+        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+    @property
+    def alternatives(self) -> int | None:
+        """The engine's `top_logprobs`: None without logprobs, else how many alternatives each token carries."""
+        return (self.top_logprobs or 0) if self.logprobs else None
+
+
+class UpdateChatCompletionParams(BaseModel):
+    model_config = STRICT
+    metadata: Metadata | None
+
+
+# Fields whose every value is refused until the issue that builds them lands, with the reason.
+_REFUSED = {
+    "audio": "Audio output is not supported by the served model.",
+    "function_call": "Function calling is not supported by this server yet.",
+    "functions": "Function calling is not supported by this server yet.",
+    "moderation": f"Moderated completions {_LATER}.",
+    "prediction": f"Predicted outputs {_LATER}.",
+    "prompt_cache_options": f"'prompt_cache_options' {_LATER}.",
+    "web_search_options": f"Web search {_LATER}.",
+}
+
+
+def reject_unsupported(params: CreateChatCompletionParams) -> None:
+    """Refuse, naming the param, every value this server would otherwise have to ignore."""
+    for name, reason in _REFUSED.items():
+        if getattr(params, name) is not None:
+            raise InvalidRequest(reason, param=name)
+    _reject_tools(params)
+    _reject_format(params.response_format)
+    if params.max_tokens is not None and params.max_completion_tokens is not None:
+        raise InvalidRequest("Set 'max_completion_tokens' or 'max_tokens', not both.", param="max_tokens")
+    if params.top_logprobs is not None and not params.logprobs:
+        raise InvalidRequest("'top_logprobs' needs 'logprobs' set to true.", param="top_logprobs")
+    if params.modalities and set(params.modalities) != {"text"}:
+        raise InvalidRequest(
+            "The served model only produces text; 'modalities' must be [\"text\"].", param="modalities"
+        )
+    if params.reasoning_effort not in (None, "none"):
+        raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning_effort")
+    if params.verbosity not in (None, "medium"):
+        raise InvalidRequest(f"'verbosity' other than 'medium' {_LATER}.", param="verbosity")
+    if params.service_tier not in (None, "auto", "default"):
+        raise InvalidRequest(
+            f"Service tier '{params.service_tier}' is not offered; this server has one tier, 'default'.",
+            param="service_tier",
+        )
+    if params.prompt_cache_retention == "24h":
+        raise InvalidRequest(
+            "Prompt cache retention '24h' is not offered; the engine's cache is in memory.",
+            param="prompt_cache_retention",
+        )
+
+
+def _reject_tools(params: CreateChatCompletionParams) -> None:
+    if params.tools:
+        raise InvalidRequest(f"Tools of type '{params.tools[0].get('type')}' {_LATER}.", param="tools[0]")
+    if params.tool_choice not in (None, "auto", "none"):
+        raise InvalidRequest("'tool_choice' needs tools; this request has none.", param="tool_choice")
+    if params.parallel_tool_calls is not None:
+        raise InvalidRequest(
+            "'parallel_tool_calls' is only allowed when 'tools' are specified.", param="parallel_tool_calls"
+        )
+
+
+def _reject_format(response_format: dict[str, Any] | None) -> None:
+    """Plain text is the one format until structured outputs land (constrained decoding)."""
+    if response_format is None or response_format == {"type": "text"}:
+        return
+    kind = response_format.get("type")
+    if kind in ("json_object", "json_schema"):
+        raise InvalidRequest(f"Response format '{kind}' {_LATER}.", param="response_format")
+    if kind == "text":
+        extra = next(key for key in response_format if key != "type")
+        raise InvalidRequest(f"Unknown parameter: 'response_format.{extra}'.", param=f"response_format.{extra}")
+    raise InvalidRequest(
+        f"Invalid value for 'response_format.type': {kind!r}; expected 'text', 'json_object' or 'json_schema'.",
+        param="response_format.type",
+        code="invalid_value",
+    )
