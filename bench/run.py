@@ -1,4 +1,4 @@
-"""`python bench/run.py`: Homeport's overhead over its own engine, and retrieve throughput while the engine is busy.
+"""`python bench/run.py`: Homeport's overhead over its engine, reads while the engine is busy, history assembly.
 
 Each number is set against a baseline taken in the same process on the same loaded model, so the machine's speed
 mostly cancels out of the ratios. bench/README.md says how to read the table.
@@ -7,6 +7,7 @@ mostly cancels out of the ratios. bench/README.md says how to read the table.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+import history
 import overhead
 import retrieve
 from harness import running_server
@@ -65,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     results = measure(args)
     for line in report(results, args):
         print(line)
+    with tempfile.TemporaryDirectory(prefix="homeport-bench-history-") as history_dir:
+        for line in history.report(asyncio.run(history.measure(Path(history_dir)))):
+            print(line)
     print(f"(took {time.perf_counter() - began:.0f} s)")
 
 

@@ -7,6 +7,9 @@ from openai import OpenAI
 
 pytestmark = pytest.mark.default_model
 
+# Each call is the documentation's, plus `max_output_tokens` (to bound the time) and `temperature=0`: the answers'
+# content is asserted, and a 0.5B model sampled at temperature 1 sometimes wanders (it once said it was born in Xian).
+
 
 def test_text_generation_with_instructions(default_client: OpenAI) -> None:
     client = default_client
@@ -15,6 +18,7 @@ def test_text_generation_with_instructions(default_client: OpenAI) -> None:
         instructions="You are a coding assistant that talks like a pirate.",
         input="How do I check if a Python object is an instance of a class?",
         max_output_tokens=120,
+        temperature=0,
     )
     assert "isinstance" in response.output_text
     assert response.instructions == "You are a coding assistant that talks like a pirate."
@@ -27,6 +31,7 @@ def test_streaming(default_client: OpenAI) -> None:
         input=[{"role": "user", "content": "Say 'double bubble bath' ten times fast."}],
         stream=True,
         max_output_tokens=60,
+        temperature=0,
     )
     text = ""
     for event in stream:
@@ -38,14 +43,25 @@ def test_streaming(default_client: OpenAI) -> None:
 def test_previous_response_id_chain(default_client: OpenAI) -> None:
     client = default_client
     first = client.responses.create(
-        model="gpt-4o-mini", input="hello, this is Yunna Speaking. I was born in China", max_output_tokens=40
+        model="gpt-4o-mini",
+        input="hello, this is Yunna Speaking. I was born in China",
+        max_output_tokens=40,
+        temperature=0,
     )
     second = client.responses.create(
-        model="gpt-4o-mini", previous_response_id=first.id, input="Do you know what my name is", max_output_tokens=30
+        model="gpt-4o-mini",
+        previous_response_id=first.id,
+        input="Do you know what my name is",
+        max_output_tokens=30,
+        temperature=0,
     )
     assert "Yunna" in second.output_text
     third = client.responses.create(
-        model="gpt-4o-mini", previous_response_id=second.id, input="where was I born?", max_output_tokens=30
+        model="gpt-4o-mini",
+        previous_response_id=second.id,
+        input="where was I born?",
+        max_output_tokens=30,
+        temperature=0,
     )
     assert "China" in third.output_text
     assert third.previous_response_id == second.id
@@ -54,10 +70,14 @@ def test_previous_response_id_chain(default_client: OpenAI) -> None:
 def test_manual_conversation_state(default_client: OpenAI) -> None:
     client = default_client
     history = [{"role": "user", "content": "Hello, my name is Yunna."}]
-    response = client.responses.create(model="gpt-4o-mini", input=history, store=False, max_output_tokens=40)  # type: ignore[arg-type]
+    response = client.responses.create(
+        model="gpt-4o-mini", input=history, store=False, max_output_tokens=40, temperature=0
+    )  # type: ignore[arg-type]
     history += [{"role": el.role, "content": el.content} for el in response.output]  # type: ignore[union-attr, misc]
     history.append({"role": "user", "content": "what is my name"})
-    second = client.responses.create(model="gpt-4o-mini", input=history, store=False, max_output_tokens=30)  # type: ignore[arg-type]
+    second = client.responses.create(
+        model="gpt-4o-mini", input=history, store=False, max_output_tokens=30, temperature=0
+    )  # type: ignore[arg-type]
     assert "Yunna" in second.output_text
 
 
@@ -72,6 +92,7 @@ def test_conversations_api(default_client: OpenAI) -> None:
         input=[{"role": "user", "content": "What is my name?"}],
         conversation=conversation.id,
         max_output_tokens=40,
+        temperature=0,
     )
     assert "Yunna" in response.output_text
     assert response.conversation is not None and response.conversation.id == conversation.id
