@@ -28,7 +28,7 @@ async def history(repository: ResponseRepository, project: str, previous_respons
         raise NotFound(f"Previous response with id '{missing}' not found.", param="previous_response_id")
     items: list[Item] = []
     for stored in chain:
-        items += stored.input_items + stored.body.get("output", [])
+        items += stored.input_items + stored.output
     return items
 
 

@@ -24,6 +24,16 @@ class StoredResponse:
         return self.body.get("previous_response_id")
 
 
+@dataclass(frozen=True)
+class ChainLink:
+    """What a later response reads of an earlier one in its `previous_response_id` chain."""
+
+    id: str
+    previous_response_id: str | None
+    input_items: list[dict[str, Any]]
+    output: list[dict[str, Any]]
+
+
 class ResponseRepository:
     def __init__(self, database: Database) -> None:
         self._sessions = database.sessions
@@ -62,7 +72,7 @@ class ResponseRepository:
             return None
         return StoredResponse(row.id, row.project, row.body, row.input_items)
 
-    async def chain(self, project: str, response_id: str) -> list[StoredResponse]:
+    async def chain(self, project: str, response_id: str) -> list[ChainLink]:
         """The response and every response before it through `previous_response_id`, oldest first.
 
         One recursive query, so a 100-turn history costs one round trip rather than a hundred. A link to a response
@@ -79,12 +89,14 @@ class ResponseRepository:
                 earlier.id == links.c.previous_response_id, earlier.project == project
             )
         )
-        columns = select(ResponseRow.id, ResponseRow.body, ResponseRow.input_items)
+        # Only the output is read out of each body: decoding whole responses was most of a long chain's cost.
+        output = ResponseRow.body["output"].label("output")
+        columns = select(ResponseRow.id, ResponseRow.previous_response_id, ResponseRow.input_items, output)
         async with self._sessions() as session:
             rows = await session.execute(
                 columns.join(links, ResponseRow.id == links.c.id).order_by(links.c.depth.desc())
             )
-            return [StoredResponse(row.id, project, row.body, row.input_items) for row in rows]
+            return [ChainLink(row.id, row.previous_response_id, row.input_items, row.output or []) for row in rows]
 
     async def delete(self, project: str, response_id: str) -> bool:
         async with self._sessions.begin() as session:
