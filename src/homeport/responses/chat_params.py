@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from homeport.errors import InvalidRequest
-from homeport.responses.params import Metadata
+from homeport.responses.params import Metadata, check_serving_options
 from homeport.responses.sampling import STRICT, SamplingParams
 
 _LATER = "is not supported by this server yet"
@@ -92,16 +92,7 @@ def reject_unsupported(params: CreateChatCompletionParams) -> None:
         raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning_effort")
     if params.verbosity not in (None, "medium"):
         raise InvalidRequest(f"'verbosity' other than 'medium' {_LATER}.", param="verbosity")
-    if params.service_tier not in (None, "auto", "default"):
-        raise InvalidRequest(
-            f"Service tier '{params.service_tier}' is not offered; this server has one tier, 'default'.",
-            param="service_tier",
-        )
-    if params.prompt_cache_retention == "24h":
-        raise InvalidRequest(
-            "Prompt cache retention '24h' is not offered; the engine's cache is in memory.",
-            param="prompt_cache_retention",
-        )
+    check_serving_options(params.service_tier, params.prompt_cache_retention)
 
 
 def _reject_tools(params: CreateChatCompletionParams) -> None:

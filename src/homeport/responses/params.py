@@ -205,6 +205,20 @@ _UNSUPPORTED_FIELDS = (
 )
 
 
+def check_serving_options(service_tier: str | None, prompt_cache_retention: str | None) -> None:
+    """Options of how a request is served that this server offers only in one form (both APIs take them)."""
+    if service_tier not in (None, "auto", "default"):
+        raise InvalidRequest(
+            f"Service tier '{service_tier}' is not offered; this server has one tier, 'default'.",
+            param="service_tier",
+        )
+    if prompt_cache_retention == "24h":
+        raise InvalidRequest(
+            "Prompt cache retention '24h' is not offered; the engine's cache is in memory.",
+            param="prompt_cache_retention",
+        )
+
+
 def reject_unsupported(params: CreateResponseParams) -> None:
     """Refuse, naming the param, every value this server would otherwise have to ignore."""
     for name in _UNSUPPORTED_FIELDS:
@@ -223,15 +237,6 @@ def reject_unsupported(params: CreateResponseParams) -> None:
     if params.reasoning and (params.reasoning.summary or params.reasoning.generate_summary):
         raise InvalidRequest("Reasoning summaries are not supported by this model.", param="reasoning.summary")
     check_includes(params.include or ())
-    if params.service_tier not in (None, "auto", "default"):
-        raise InvalidRequest(
-            f"Service tier '{params.service_tier}' is not offered; this server has one tier, 'default'.",
-            param="service_tier",
-        )
-    if params.prompt_cache_retention == "24h":
-        raise InvalidRequest(
-            "Prompt cache retention '24h' is not offered; the engine's cache is in memory.",
-            param="prompt_cache_retention",
-        )
+    check_serving_options(params.service_tier, params.prompt_cache_retention)
     if params.stream_options is not None and not params.stream:
         raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.", param="stream_options")
