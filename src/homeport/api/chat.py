@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
 from homeport.api.pagination import AscendingPage
-from homeport.api.sse import sse_data_frames
+from homeport.api.sse import event_stream, sse_data_frames
 from homeport.responses import (
     ChatCompletionService,
     CreateChatCompletionParams,
@@ -19,8 +19,6 @@ from homeport.responses import (
 )
 
 router = APIRouter()
-
-_STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def _service(request: Request) -> ChatCompletionService:
@@ -34,9 +32,7 @@ async def create_chat_completion(request: Request, project: str = Depends(projec
     service = _service(request)
     prepared = service.prepare(params, project)
     if params.stream:
-        return StreamingResponse(
-            sse_data_frames(service.run(prepared)), media_type="text/event-stream", headers=_STREAM_HEADERS
-        )
+        return event_stream(sse_data_frames(service.run(prepared)))
     return JSONResponse(wire(await service.create(prepared)))
 
 

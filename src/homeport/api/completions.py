@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
-from homeport.api.sse import sse_data_frames
+from homeport.api.sse import event_stream, sse_data_frames
 from homeport.responses import CompletionService, CreateCompletionParams, wire
 
 router = APIRouter(dependencies=[Depends(project)])
@@ -21,9 +21,5 @@ async def create_completion(request: Request) -> Any:
     service: CompletionService = request.app.state.completions
     prepared = service.prepare(params)
     if params.stream:
-        return StreamingResponse(
-            sse_data_frames(service.run(prepared)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return event_stream(sse_data_frames(service.run(prepared)))
     return JSONResponse(wire(await service.create(prepared)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
 from homeport.api.pagination import Page
-from homeport.api.sse import sse_frames
+from homeport.api.sse import event_stream, sse_frames
 from homeport.errors import InvalidRequest
 from homeport.responses import CreateResponseParams, ResponseService, wire
 from homeport.responses.items import shown_items
@@ -47,11 +47,7 @@ async def create_response(request: Request, project: str = Depends(project)) -> 
     service = _service(request)
     if params.stream:
         prepared = await service.prepare(params, project)
-        return StreamingResponse(
-            sse_frames(service.run(prepared)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return event_stream(sse_frames(service.run(prepared)))
     return JSONResponse(wire(await service.create(params, project)))
 
 

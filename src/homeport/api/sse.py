@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi.responses import StreamingResponse
+
 from homeport.errors import HomeportError
 from homeport.responses import wire
 
@@ -36,3 +38,10 @@ async def sse_data_frames(chunks: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         yield f"data: {_json(exc.body())}\n\n".encode()
         return
     yield b"data: [DONE]\n\n"
+
+
+def event_stream(frames: AsyncIterator[bytes]) -> StreamingResponse:
+    """An SSE response that proxies neither cache nor buffer, so each event reaches the client as it is made."""
+    return StreamingResponse(
+        frames, media_type="text/event-stream", headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
+    )
