@@ -31,6 +31,9 @@ class StubEngine:
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return sum(len(message.content) for message in messages) // 4
 
+    def check_constraint(self, constraint: object, *, param: str) -> None:
+        pass
+
     def count_prompt_tokens(self, prompt: str) -> int:
         return len(prompt) // 4
 

@@ -45,6 +45,8 @@ SURFACES = {
         "EngineDelta",
         "Finished",
         "GenerateRequest",
+        "JsonObject",
+        "JsonSchema",
         "LlamaCppEngine",
         "ModelCatalog",
         "ModelFile",

@@ -23,6 +23,12 @@ DEFAULT_ALIASES = (
     "gpt-5-nano",
     "o3",
     "o4-mini",
+    # Dated snapshots that the documentation's examples name.
+    "gpt-4o-2024-08-06",
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4.1-2025-04-14",
+    "o3-2025-04-16",
+    "o4-mini-2025-04-16",
 )
 
 

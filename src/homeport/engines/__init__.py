@@ -12,6 +12,7 @@ from homeport.engines.base import (
     Usage,
 )
 from homeport.engines.catalog import ModelCatalog
+from homeport.engines.constraints import JsonObject, JsonSchema
 from homeport.engines.llama_cpp import LlamaCppEngine
 from homeport.engines.packaged import DEFAULT_MODEL, SMALL_MODEL, ModelFile, Progress, resolve_model
 
@@ -23,6 +24,8 @@ __all__ = [
     "EngineDelta",
     "Finished",
     "GenerateRequest",
+    "JsonObject",
+    "JsonSchema",
     "LlamaCppEngine",
     "ModelCatalog",
     "ModelFile",

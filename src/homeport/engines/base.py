@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from homeport.engines.constraints import Constraint
 
 Role = Literal["system", "user", "assistant"]
 
@@ -39,6 +42,8 @@ class Sampling:
     """Subtracted from a generated token's logit once per time it was generated."""
     logit_bias: Mapping[int, float] = field(default_factory=dict)
     """Token id -> value added to its logit before sampling: -100 bans a token, +100 all but forces it."""
+    constraint: Constraint | None = None
+    """Enforced token by token; an answer that ends before the constraint is complete finishes as `length`."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,11 @@ class Engine(Protocol):
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Prompt tokens these messages take once the chat template is applied."""
+        ...
+
+    def check_constraint(self, constraint: Constraint, *, param: str) -> None:
+        """Compile (and cache) a constraint now, so a schema or grammar it cannot use is a 400 naming `param`
+        before any output is sent."""
         ...
 
     def count_prompt_tokens(self, prompt: str) -> int:

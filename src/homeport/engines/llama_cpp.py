@@ -34,6 +34,7 @@ from homeport.engines.base import (
     TopLogprob,
     Usage,
 )
+from homeport.engines.constraints import Constraint, GrammarLogitsProcessor, Grammars
 from homeport.engines.packaged import ModelFile
 from homeport.engines.streaming import DeltaAssembler
 from homeport.errors import ContextLengthExceeded, EngineError, HomeportError
@@ -71,6 +72,8 @@ class LlamaCppEngine:
         self._formatter = self._chat_formatter()
         self._lock = asyncio.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._grammars_lock = threading.Lock()
+        self._compiled: Grammars | None = None
 
     def _chat_formatter(self) -> Jinja2ChatFormatter:
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -96,6 +99,16 @@ class LlamaCppEngine:
         chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
         rendered = self._formatter(messages=chat)
         return tuple(self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def _grammars(self) -> Grammars:
+        """Built on first use (about 1 s for a 150k vocabulary), then shared by every constrained generation."""
+        with self._grammars_lock:
+            if self._compiled is None:
+                self._compiled = Grammars(self._llm)
+            return self._compiled
+
+    def check_constraint(self, constraint: Constraint, *, param: str) -> None:
+        self._grammars().compile(constraint, param=param)
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.prompt_tokens(messages))
@@ -164,10 +177,11 @@ class LlamaCppEngine:
         room = self.context_size - len(prompt)
         budget = room if sampling.max_tokens is None else min(sampling.max_tokens, room)
         capture = _LogprobCapture() if sampling.top_logprobs is not None else None
+        guide = self._grammars().processor(sampling.constraint) if sampling.constraint else None
         output = DeltaAssembler(sampling.stop)
         produced = 0
         reason: Literal["stop", "length"] = "length"
-        for token in self._sampled(prompt, sampling, capture) if budget > 0 else ():
+        for token in self._sampled(prompt, sampling, guide, capture) if budget > 0 else ():
             if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                 reason = "stop"
                 break
@@ -178,6 +192,13 @@ class LlamaCppEngine:
                 logprob = self._logprob(capture.last, token, piece, sampling.top_logprobs)
             if delta := output.push(piece, logprob):
                 yield delta
+            if guide is not None:
+                guide.advance(token)
+                if guide.error:
+                    raise EngineError("The constrained output could not be continued.")
+                if guide.finished:
+                    reason = "stop"
+                    break
             if output.stopped:
                 reason = "stop"
                 break
@@ -185,9 +206,17 @@ class LlamaCppEngine:
                 break
         if tail := output.finish():
             yield tail
+        if guide is not None and not guide.accepting:
+            reason = "length"  # never claim a cut-off constrained answer complete
         yield Finished(reason, Usage(len(prompt), max(cached, 0), produced))
 
-    def _sampled(self, prompt: list[int], sampling: Sampling, capture: _LogprobCapture | None) -> Iterator[int]:
+    def _sampled(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        guide: GrammarLogitsProcessor | None,
+        capture: _LogprobCapture | None,
+    ) -> Iterator[int]:
         """llama.cpp's tokens for this prompt under the request's sampling settings, seeded as asked."""
         self._llm.set_seed(secrets.randbits(31) if sampling.seed is None else sampling.seed % _RANDOM_SEED)
         return self._llm.generate(
@@ -199,7 +228,7 @@ class LlamaCppEngine:
             repeat_penalty=1.0,
             presence_penalty=sampling.presence_penalty,
             frequency_penalty=sampling.frequency_penalty,
-            logits_processor=_processors(sampling.logit_bias, capture),
+            logits_processor=_processors(sampling.logit_bias, guide, capture),
         )
 
     def _logprob(self, logprobs: np.ndarray, token: int, piece: bytes, top: int) -> TokenLogprob:
@@ -222,9 +251,13 @@ class LlamaCppEngine:
             self._llm.close()
 
 
-def _processors(bias: Mapping[int, float], capture: _LogprobCapture | None) -> llama_cpp.LogitsProcessorList | None:
-    """The bias goes first, so the logprobs a capture keeps are those of the distribution sampled from."""
+def _processors(
+    bias: Mapping[int, float], guide: GrammarLogitsProcessor | None, capture: _LogprobCapture | None
+) -> llama_cpp.LogitsProcessorList | None:
+    """Bias and grammar go first, so the logprobs a capture keeps are those of the distribution sampled from."""
     processors: list[Any] = [_LogitBias(bias)] if bias else []
+    if guide is not None:
+        processors.append(guide)
     if capture is not None:
         processors.append(capture)
     return llama_cpp.LogitsProcessorList(processors) if processors else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from homeport.errors import InvalidRequest
 
@@ -80,7 +80,32 @@ class InputFile(BaseModel):
     filename: str | None = None
 
 
-ContentPart = Annotated[InputText | OutputText | Refusal | InputImage | InputFile, Field(discriminator="type")]
+def _by_type(**models: str) -> Discriminator:
+    """A discriminator on `type` whose tags are class names: pydantic puts the tag into an error's location, and a
+    capitalized name is one `errors.param_path` leaves out, so a param reads `text.format.schema`, not
+    `text.format.json_schema.schema`."""
+
+    def tag(value: Any) -> str | None:
+        kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+        return models.get(kind) if isinstance(kind, str) else None
+
+    return Discriminator(tag)
+
+
+ContentPart = Annotated[
+    Annotated[InputText, Tag("InputText")]
+    | Annotated[OutputText, Tag("OutputText")]
+    | Annotated[Refusal, Tag("Refusal")]
+    | Annotated[InputImage, Tag("InputImage")]
+    | Annotated[InputFile, Tag("InputFile")],
+    _by_type(
+        input_text="InputText",
+        output_text="OutputText",
+        refusal="Refusal",
+        input_image="InputImage",
+        input_file="InputFile",
+    ),
+]
 
 
 class MessageItem(BaseModel):
@@ -100,9 +125,32 @@ class TextFormat(BaseModel):
     type: Literal["text"]
 
 
+class JsonSchemaFormat(BaseModel):
+    model_config = _STRICT
+    type: Literal["json_schema"]
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+    """Off unless set, as in OpenAI's API: the schema then guides decoding but is not checked against the subset."""
+    description: str | None = None
+
+
+class JsonObjectFormat(BaseModel):
+    model_config = _STRICT
+    type: Literal["json_object"]
+
+
 class TextConfig(BaseModel):
     model_config = _STRICT
-    format: TextFormat | dict[str, Any] | None = None
+    format: (
+        Annotated[
+            Annotated[TextFormat, Tag("TextFormat")]
+            | Annotated[JsonSchemaFormat, Tag("JsonSchemaFormat")]
+            | Annotated[JsonObjectFormat, Tag("JsonObjectFormat")],
+            _by_type(text="TextFormat", json_schema="JsonSchemaFormat", json_object="JsonObjectFormat"),
+        ]
+        | None
+    ) = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
@@ -229,9 +277,6 @@ def reject_unsupported(params: CreateResponseParams) -> None:
         raise InvalidRequest(f"Tools of type '{params.tools[0].get('type')}' {_LATER}.", param="tools[0]")
     if params.tool_choice not in (None, "auto", "none"):
         raise InvalidRequest("'tool_choice' needs tools; this request has none.", param="tool_choice")
-    if params.text and params.text.format is not None and not isinstance(params.text.format, TextFormat):
-        kind = params.text.format.get("type")
-        raise InvalidRequest(f"Text format '{kind}' {_LATER}.", param="text.format")
     if params.reasoning and params.reasoning.effort not in (None, "none"):
         raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning.effort")
     if params.reasoning and (params.reasoning.summary or params.reasoning.generate_summary):

@@ -15,11 +15,13 @@ import anyio
 from openai.types.responses import Response, ResponseStreamEvent
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
+from homeport.engines.constraints import Constraint
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
 from homeport.responses.conversations import ConversationService
 from homeport.responses.events import EventEmitter, wire
+from homeport.responses.formats import format_echo, text_constraint
 from homeport.responses.items import Item, parse_input
 from homeport.responses.params import CreateResponseParams, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
@@ -89,7 +91,10 @@ class ResponseService:
         return PreparedResponse(
             project=project,
             engine=engine,
-            turn=Turn(_generate_request(params, messages), "message.output_text.logprobs" in include),
+            turn=Turn(
+                _generate_request(params, messages, text_constraint(params.text, engine, messages)),
+                "message.output_text.logprobs" in include,
+            ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,
             store=params.store is not False,
@@ -222,7 +227,7 @@ def _skeleton(
             "service_tier": "default",
             "store": params.store is not False,
             "temperature": 1.0 if params.temperature is None else params.temperature,
-            "text": {"format": {"type": "text"}, "verbosity": verbosity},
+            "text": {"format": format_echo(params.text), "verbosity": verbosity},
             "tool_choice": params.tool_choice or "auto",
             "tools": [],
             "top_logprobs": params.top_logprobs or 0,
@@ -236,7 +241,9 @@ def _skeleton(
     )
 
 
-def _generate_request(params: CreateResponseParams, messages: list[ChatMessage]) -> GenerateRequest:
+def _generate_request(
+    params: CreateResponseParams, messages: list[ChatMessage], constraint: Constraint | None
+) -> GenerateRequest:
     include = set(params.include or ())
     return GenerateRequest(
         messages=messages,
@@ -245,6 +252,7 @@ def _generate_request(params: CreateResponseParams, messages: list[ChatMessage])
             top_p=1.0 if params.top_p is None else params.top_p,
             max_tokens=params.max_output_tokens,
             top_logprobs=(params.top_logprobs or 0) if "message.output_text.logprobs" in include else None,
+            constraint=constraint,
         ),
     )
 
