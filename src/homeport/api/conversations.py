@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
+from homeport.api.includes import includes
 from homeport.api.pagination import Page
 from homeport.responses import (
     AddItemsParams,
@@ -17,7 +18,6 @@ from homeport.responses import (
     conversation_object,
 )
 from homeport.responses.items import shown_items
-from homeport.responses.params import Include, check_includes
 
 router = APIRouter()
 
@@ -54,10 +54,9 @@ async def delete_conversation(request: Request, conversation_id: str, project: s
 async def create_items(
     request: Request,
     conversation_id: str,
-    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    include: list[str] = Depends(includes),
     project: str = Depends(project),
 ) -> Any:
-    check_includes(include)
     params = await read_json(request, AddItemsParams)
     items = shown_items(await _service(request).add_items(project, conversation_id, params), include)
     return {"object": "list", "data": items, "first_id": items[0]["id"], "last_id": items[-1]["id"], "has_more": False}
@@ -68,10 +67,9 @@ async def list_items(
     request: Request,
     conversation_id: str,
     page: Page = Depends(),
-    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    include: list[str] = Depends(includes),
     project: str = Depends(project),
 ) -> Any:
-    check_includes(include)
     return page.envelope(shown_items(await _service(request).items(project, conversation_id), include))
 
 
@@ -80,10 +78,9 @@ async def retrieve_item(
     request: Request,
     conversation_id: str,
     item_id: str,
-    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    include: list[str] = Depends(includes),
     project: str = Depends(project),
 ) -> Any:
-    check_includes(include)
     return shown_items([await _service(request).item(project, conversation_id, item_id)], include)[0]
 
 

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
+from homeport.api.includes import includes
 from homeport.api.pagination import Page
 from homeport.api.sse import event_stream, sse_frames
 from homeport.errors import InvalidRequest
 from homeport.responses import CreateResponseParams, ResponseService, wire
 from homeport.responses.items import shown_items
-from homeport.responses.params import Include, check_includes
 
 router = APIRouter()
 
@@ -65,13 +65,12 @@ async def count_input_tokens(request: Request, project: str = Depends(project)) 
 async def retrieve_response(
     request: Request,
     response_id: str,
-    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    include: list[str] = Depends(includes),
     stream: bool = Query(False),
     starting_after: int | None = Query(None),
     include_obfuscation: bool | None = Query(None),
     project: str = Depends(project),
 ) -> Any:
-    check_includes(include)
     stored = await _service(request).get(project, response_id)
     if stream or starting_after is not None or include_obfuscation is not None:
         raise InvalidRequest(
@@ -97,9 +96,8 @@ async def list_input_items(
     request: Request,
     response_id: str,
     page: Page = Depends(),
-    include: list[Include] = Query(default_factory=list, alias="include[]"),
+    include: list[str] = Depends(includes),
     project: str = Depends(project),
 ) -> Any:
-    check_includes(include)
     stored = await _service(request).get(project, response_id)
     return page.envelope(shown_items(stored.input_items, include))

@@ -17,12 +17,13 @@ from typing import Any, Literal
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
-from homeport.errors import ContextLengthExceeded, NotFound
+from homeport.errors import NotFound
 from homeport.ids import new_completion_id
 from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
 from homeport.responses.chat_messages import chat_messages
 from homeport.responses.chat_params import CreateChatCompletionParams, reject_unsupported
 from homeport.responses.choices import ChoiceText, run_choice
+from homeport.responses.context import ensure_fits
 from homeport.responses.events import wire
 from homeport.store import ChatCompletionRepository, StoredChatCompletion
 
@@ -52,13 +53,7 @@ class ChatCompletionService:
         engine = self._catalog.resolve(params.model)
         completion_id = new_completion_id("chatcmpl")
         messages, stored = chat_messages(params.messages, completion_id)
-        used = engine.count_tokens(messages)
-        if used >= engine.context_size:
-            raise ContextLengthExceeded(
-                f"Your messages take {used} tokens, more than this model's context window of "
-                f"{engine.context_size} tokens.",
-                param="messages",
-            )
+        ensure_fits(engine, engine.count_tokens(messages), param="messages")
         sampling = params.sampling(
             vocab_size=engine.vocab_size, max_tokens=params.output_limit, top_logprobs=params.alternatives
         )

@@ -17,9 +17,10 @@ from openai.types.completion_choice import Logprobs
 from pydantic import Field
 
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
-from homeport.errors import ContextLengthExceeded, InvalidRequest
+from homeport.errors import InvalidRequest
 from homeport.ids import new_completion_id
 from homeport.responses.choices import ChoiceEnd, ChoiceText, FinishReason, UsageTotals, run_choice
+from homeport.responses.context import ensure_fits
 from homeport.responses.events import obfuscation
 from homeport.responses.sampling import SamplingParams
 
@@ -120,13 +121,7 @@ class CompletionService:
         prompts = params.prompts()
         engine = self._catalog.resolve(params.model)
         for prompt in prompts:
-            used = engine.count_prompt_tokens(prompt)
-            if used >= engine.context_size:
-                raise ContextLengthExceeded(
-                    f"A prompt takes {used} tokens, more than this model's context window of "
-                    f"{engine.context_size} tokens.",
-                    param="prompt",
-                )
+            ensure_fits(engine, engine.count_prompt_tokens(prompt), param="prompt")
         max_tokens = 16 if params.max_tokens is None else params.max_tokens
         sampling = params.sampling(vocab_size=engine.vocab_size, max_tokens=max_tokens, top_logprobs=params.logprobs)
         return PreparedCompletion(

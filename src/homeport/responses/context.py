@@ -50,8 +50,15 @@ def model_messages(
         if used < engine.context_size:
             return messages
         if truncation != "auto" or len(turns) <= 1:
-            raise ContextLengthExceeded(
-                f"Your input takes {used} tokens, more than this model's context window of "
-                f"{engine.context_size} tokens. Shorten it, or set truncation to 'auto'."
-            )
+            ensure_fits(engine, used, param="input", advice=" Shorten it, or set truncation to 'auto'.")
         turns = turns[1:]
+
+
+def ensure_fits(engine: Engine, used: int, *, param: str, advice: str = "") -> None:
+    """The one context-window check of every API: an input of `used` prompt tokens must leave room to answer."""
+    if used >= engine.context_size:
+        raise ContextLengthExceeded(
+            f"The input ('{param}') takes {used} tokens, more than this model's context window of "
+            f"{engine.context_size} tokens.{advice}",
+            param=param,
+        )
