@@ -15,6 +15,10 @@ def _body(**fields: Any) -> dict[str, Any]:
     return {"model": "gpt-4o", "messages": HI, **fields}
 
 
+def _json_schema(json_schema: dict[str, Any]) -> dict[str, Any]:
+    return _body(response_format={"type": "json_schema", "json_schema": json_schema})
+
+
 BAD_BODIES = [
     ({"messages": HI}, "model", "missing_required_parameter"),
     ({"model": "gpt-4o"}, "messages", "missing_required_parameter"),
@@ -84,7 +88,7 @@ BAD_BODIES = [
     ),
     (
         _body(messages=[*HI, {"role": "tool", "content": "42", "tool_call_id": "call_1"}]),
-        "messages[1].role",
+        "messages[1].tool_call_id",
         None,
     ),
     (
@@ -92,25 +96,37 @@ BAD_BODIES = [
             messages=[
                 {
                     "role": "assistant",
-                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f"}}],
                 }
             ]
         ),
-        "messages[0].tool_calls",
+        "messages[0].tool_calls[0].function.arguments",
         None,
     ),
-    (_body(tools=[{"type": "function", "function": {"name": "f"}}]), "tools[0]", None),
+    (_body(tools=[{"type": "function", "function": {"name": "bad name"}}]), "tools[0].function.name", None),
     (_body(tool_choice="required"), "tool_choice", None),
     (_body(parallel_tool_calls=True), "parallel_tool_calls", None),
     (_body(functions=[{"name": "f"}]), "functions", None),
     (_body(function_call="auto"), "function_call", None),
-    (_body(response_format={"type": "json_object"}), "response_format", None),
+    (_body(response_format={"type": "json_object"}), "messages", None),
+    (_body(response_format={"type": "xml"}), "response_format.type", "invalid_value"),
+    (_body(response_format={}), "response_format.type", "missing_required_parameter"),
+    (_body(response_format="json"), "response_format", "invalid_type"),
+    (_body(response_format={"type": "text", "strict": True}), "response_format.strict", "unknown_parameter"),
+    (_body(response_format={"type": "json_object", "schema": {}}), "response_format.schema", "unknown_parameter"),
+    (_body(response_format={"type": "json_schema"}), "response_format.json_schema", "missing_required_parameter"),
+    (_json_schema({"schema": {}}), "response_format.json_schema.name", "missing_required_parameter"),
+    (_json_schema({"name": "a b"}), "response_format.json_schema.name", "invalid_value"),
+    (_json_schema({"name": "x" * 65}), "response_format.json_schema.name", "invalid_value"),
+    (_json_schema({"name": "x", "shema": {}}), "response_format.json_schema.shema", "unknown_parameter"),
+    (_json_schema({"name": "x", "schema": []}), "response_format.json_schema.schema", "invalid_type"),
+    (_json_schema({"name": "x", "strict": "yes"}), "response_format.json_schema.strict", "invalid_type"),
+    (_json_schema({"name": "x", "strict": True}), "response_format.json_schema.schema", None),
     (
-        _body(response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
-        "response_format",
+        _json_schema({"name": "x", "strict": True, "schema": {"type": "object", "properties": {"a": {}}}}),
+        "response_format.json_schema.schema",
         None,
     ),
-    (_body(response_format={"type": "xml"}), "response_format.type", "invalid_value"),
     (_body(audio={"voice": "alloy", "format": "mp3"}), "audio", None),
     (_body(modalities=["text", "audio"]), "modalities", None),
     (_body(reasoning_effort="high"), "reasoning_effort", None),

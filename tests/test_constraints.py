@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from homeport.engines import DEFAULT_MODEL, SMALL_MODEL, resolve_model
+from homeport.engines.base import TextDelta, ToolCall, ToolCallDelta, ToolCallStarted
 from homeport.engines.constraints import (
     Constraint,
     CustomTool,
@@ -29,7 +30,7 @@ from homeport.engines.constraints import (
     Regex,
     ToolCalls,
 )
-from homeport.engines.tool_format import ParsedCall, parse_tool_calls
+from homeport.engines.tool_reader import ToolCallReader, parse_tool_calls
 from homeport.errors import InvalidRequest
 
 
@@ -189,6 +190,9 @@ def test_auto_mode_allows_text_then_calls_and_nothing_after(grammars: Grammars) 
         '{"name": "get_time", "arguments": {"timezone": "UTC"}}': True,  # bare, as small models write calls
         '{"name": "get_time", "arguments": {"timezone": "UTC"}}\n{"name": "get_time", "arguments": {}}': False,
         '{"answer": 42}': False,  # an answer starting with a brace is a call
+        '```json\n{"name": "get_time", "arguments": {"timezone": "UTC"}}\n```': True,  # fenced, as Qwen writes them
+        '```json\n{"answer": 42}\n```': False,
+        "```python\nprint(1)\n```": True,
     }
     for answer, valid in answers.items():
         assert accepts(grammars, ToolCalls([TIME]), answer) == valid, answer
@@ -234,19 +238,44 @@ def test_answers_parse_back_into_text_and_calls() -> None:
         "Hello.": ("Hello.", []),
         f"<tool_call>\n{tag_in_string}\n</tool_call>": (
             "",
-            [ParsedCall("get_time", '{"timezone": "</tool_call>"}', None)],
+            [ToolCall("get_time", arguments='{"timezone": "</tool_call>"}')],
         ),
-        weather: ("", [ParsedCall("get_weather", '{"location": "Paris", "unit": "celsius"}', None)]),
+        weather: ("", [ToolCall("get_weather", arguments='{"location": "Paris", "unit": "celsius"}')]),
+        f"```json\n{weather}\n{weather}\n```": (
+            "",
+            [ToolCall("get_weather", arguments='{"location": "Paris", "unit": "celsius"}')] * 2,
+        ),
+        "```python\nprint(1)\n```": ("```python\nprint(1)\n```", []),
         f'Checking.\n<tool_call>\n{weather}\n</tool_call>\n<tool_call>\n{{"name": "sql"}}\nSELECT\n1</tool_call>': (
-            "Checking.\n",
+            "Checking.",
             [
-                ParsedCall("get_weather", '{"location": "Paris", "unit": "celsius"}', None),
-                ParsedCall("sql", None, "SELECT\n1"),
+                ToolCall("get_weather", arguments='{"location": "Paris", "unit": "celsius"}'),
+                ToolCall("sql", input="SELECT\n1"),
             ],
         ),
     }
     for answer, parsed in answers.items():
         assert parse_tool_calls(answer) == parsed
+        assert read_one_character_at_a_time(answer) == parsed, answer
+
+
+def read_one_character_at_a_time(answer: str) -> tuple[str, list[ToolCall]]:
+    """What a stream of one-character pieces reads as: every held-back tail must resolve the same way."""
+    reader = ToolCallReader()
+    pieces = [piece for character in answer for piece in reader.push(character)] + reader.finish()
+    text = "".join(piece.text for piece in pieces if isinstance(piece, TextDelta))
+    calls: list[ToolCall] = []
+    for piece in pieces:
+        if isinstance(piece, ToolCallStarted):
+            calls.append(ToolCall(piece.name, input="") if piece.custom else ToolCall(piece.name, arguments=""))
+        elif isinstance(piece, ToolCallDelta):
+            call = calls[piece.index]
+            calls[piece.index] = (
+                ToolCall(call.name, input=(call.input or "") + piece.text)
+                if call.input is not None
+                else ToolCall(call.name, arguments=(call.arguments or "") + piece.text)
+            )
+    return text, calls
 
 
 def test_compiled_grammars_are_cached_by_source(grammars: Grammars) -> None:

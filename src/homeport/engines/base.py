@@ -11,17 +11,32 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from homeport.engines.constraints import Constraint
+    from homeport.engines.constraints import Constraint, CustomTool, FunctionTool
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call the model made, as the chat replays it: exactly one of `arguments` and `input` is set."""
+
+    name: str
+    arguments: str | None = None
+    """A function call's arguments, JSON text."""
+    input: str | None = None
+    """A custom tool call's raw input."""
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One turn as the model's chat template sees it (developer messages arrive here as `system`)."""
+    """One turn as the model's chat template sees it (developer messages arrive here as `system`).
+
+    An assistant turn may end with `tool_calls`; a `tool` turn is one call's output, in the order of the calls.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,9 @@ class GenerateRequest:
     messages: Sequence[ChatMessage] = ()
     sampling: Sampling = field(default_factory=Sampling)
     prompt: str | None = None
+    tools: Sequence[FunctionTool | CustomTool] = ()
+    """Tools the model is told about (with chat messages only). What it may call is `sampling.constraint`'s
+    `ToolCalls`, which may be fewer."""
 
     def __post_init__(self) -> None:
         if (self.prompt is None) == (not self.messages):
@@ -84,6 +102,24 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallStarted:
+    """The model started call `index` (0, 1, ... within one generation) of tool `name`."""
+
+    index: int
+    name: str
+    custom: bool
+    """True: a custom tool, whose deltas are raw input; False: a function, whose deltas are JSON arguments."""
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """More of call `index`'s arguments or input. A call ends where the next starts, or with `Finished`."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Usage:
     input_tokens: int
     cached_tokens: int
@@ -98,7 +134,7 @@ class Finished:
     usage: Usage
 
 
-EngineDelta = TextDelta | Finished
+EngineDelta = TextDelta | ToolCallStarted | ToolCallDelta | Finished
 
 
 class Engine(Protocol):
@@ -113,8 +149,9 @@ class Engine(Protocol):
     """Token ids run from 0 to vocab_size - 1 (what `Sampling.logit_bias` may name)."""
     accepts_images: bool
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        """Prompt tokens these messages take once the chat template is applied."""
+    def count_tokens(self, messages: Sequence[ChatMessage], tools: Sequence[FunctionTool | CustomTool] = ()) -> int:
+        """Prompt tokens these messages (and the tools the model is told about) take once the chat template is
+        applied."""
         ...
 
     def check_constraint(self, constraint: Constraint, *, param: str) -> None:

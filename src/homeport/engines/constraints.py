@@ -35,6 +35,7 @@ import llguidance.numpy
 import numpy as np
 import numpy.typing as npt
 
+from homeport.engines.date_formats import with_date_patterns
 from homeport.engines.tool_format import CLOSE, OPEN, Tags, tool_call_lark
 from homeport.errors import InvalidRequest
 
@@ -72,9 +73,11 @@ class Regex:
 @dataclass(frozen=True)
 class FunctionTool:
     name: str
-    parameters: Mapping[str, Any] | None = None
-    """JSON Schema of the arguments; None: any JSON object."""
+    parameters: Mapping[str, Any] | None = field(default=None, hash=False)
+    """JSON Schema of the arguments; None: any JSON object. Compared but not hashed (a dict is not hashable)."""
     strict: bool = True
+    description: str | None = None
+    """For the prompt only; the grammar does not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class CustomTool:
     name: str
     grammar: LarkGrammar | Regex | None = None
     """What the raw input must match; None: any text."""
+    description: str | None = None
+    """For the prompt only; the grammar does not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,9 @@ class ToolCalls:
     """True: at least one call and no text (tool_choice `required` or a named tool)."""
     max_calls: int | None = None
     """None: any number; 1 for parallel_tool_calls false."""
+    text: JsonSchema | JsonObject | None = None
+    """What text must be when the model answers instead of calling (a structured output); None: any text.
+    Calls then always come tagged, never bare: a bare call would read as JSON text."""
 
 
 Constraint = JsonSchema | JsonObject | LarkGrammar | Regex | ToolCalls
@@ -185,14 +193,14 @@ class Grammars:
         custom: dict[str, str | None] = {}
         for tool in calls.tools:
             if isinstance(tool, FunctionTool):
-                schema = tool.parameters if tool.parameters is not None else {"type": "object"}
+                schema = with_date_patterns(tool.parameters) if tool.parameters is not None else {"type": "object"}
                 functions[tool.name] = schema if tool.strict else {**schema, "x-guidance": {"lenient": True}}
             else:
                 custom[tool.name] = _as_lark(tool.grammar)
         try:
             lark, side = tool_call_lark(
                 functions, custom, required=calls.required, max_calls=calls.max_calls, tags=self.tags,
-                json_options=_TEMPLATE_JSON,
+                json_options=_TEMPLATE_JSON, text_schema=_text_schema(calls.text),
             )  # fmt: skip
         except ValueError as exc:
             raise InvalidRequest(str(exc), param=param) from exc
@@ -269,9 +277,18 @@ _WHAT = {
 def _json_grammar(schema: Mapping[str, Any], options: JsonCompileOptions, param: str | None) -> str:
     try:
         # As overrides: an `x-guidance` object inside the schema does not get to change them.
-        return llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), overrides=options)
+        return llguidance.LLMatcher.grammar_from_json_schema(json.dumps(with_date_patterns(schema)), overrides=options)
     except (ValueError, TypeError) as exc:
         raise InvalidRequest(f"Invalid JSON schema: {exc}", param=param) from exc
+
+
+def _text_schema(text: JsonSchema | JsonObject | None) -> Mapping[str, Any] | None:
+    """A structured-output constraint as a schema carrying its compile options, to inline in a tool grammar."""
+    if text is None:
+        return None
+    schema = with_date_patterns(text.schema) if isinstance(text, JsonSchema) else {"type": "object"}
+    lenient = isinstance(text, JsonSchema) and not text.strict
+    return {**schema, "x-guidance": {**_COMPACT, **({"lenient": True} if lenient else {})}}
 
 
 def _as_lark(grammar: LarkGrammar | Regex | None) -> str | None:

@@ -30,13 +30,16 @@ from homeport.engines.base import (
     Finished,
     GenerateRequest,
     Sampling,
+    TextDelta,
     TokenLogprob,
     TopLogprob,
     Usage,
 )
-from homeport.engines.constraints import Constraint, GrammarLogitsProcessor, Grammars
+from homeport.engines.chat_template import Tool, has_tool_syntax, template_inputs
+from homeport.engines.constraints import Constraint, GrammarLogitsProcessor, Grammars, ToolCalls
 from homeport.engines.packaged import ModelFile
 from homeport.engines.streaming import DeltaAssembler
+from homeport.engines.tool_reader import ToolCallReader
 from homeport.errors import ContextLengthExceeded, EngineError, HomeportError
 
 log = logging.getLogger("homeport.engine")
@@ -79,6 +82,7 @@ class LlamaCppEngine:
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise EngineError(f"The model {self.model_id} has no chat template in its GGUF metadata")
+        self._native_tools = has_tool_syntax(template)
         return Jinja2ChatFormatter(
             template=template,
             eos_token=self._token_text(self._llm.token_eos()),
@@ -90,14 +94,14 @@ class LlamaCppEngine:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> tuple[int, ...]:
-        return self._render(tuple(messages))
+    def prompt_tokens(self, messages: Sequence[ChatMessage], tools: Sequence[Tool] = ()) -> tuple[int, ...]:
+        return self._render(tuple(messages), tuple(tools))
 
     @functools.lru_cache(maxsize=16)  # noqa: B019 - one engine per process; the cache lives as long as it does
-    def _render(self, messages: tuple[ChatMessage, ...]) -> tuple[int, ...]:
+    def _render(self, messages: tuple[ChatMessage, ...], tools: tuple[Tool, ...]) -> tuple[int, ...]:
         # Memoized: a request's prompt is counted while its context is assembled and again when it is generated.
-        chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
-        rendered = self._formatter(messages=chat)
+        chat, listed = template_inputs(messages, tools, native=self._native_tools)
+        rendered = self._formatter(messages=chat, tools=listed)  # type: ignore[arg-type]
         return tuple(self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
 
     def _grammars(self) -> Grammars:
@@ -110,8 +114,8 @@ class LlamaCppEngine:
     def check_constraint(self, constraint: Constraint, *, param: str) -> None:
         self._grammars().compile(constraint, param=param)
 
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return len(self.prompt_tokens(messages))
+    def count_tokens(self, messages: Sequence[ChatMessage], tools: Sequence[Tool] = ()) -> int:
+        return len(self.prompt_tokens(messages, tools))
 
     def raw_prompt_tokens(self, prompt: str) -> tuple[int, ...]:
         """The model's tokens of a raw prompt. Special tokens are read as such, so a hand-written chat template works;
@@ -129,7 +133,7 @@ class LlamaCppEngine:
         if request.prompt is not None:
             prompt = self.raw_prompt_tokens(request.prompt)
         else:
-            prompt = self.prompt_tokens(request.messages)
+            prompt = self.prompt_tokens(request.messages, request.tools)
         if len(prompt) >= self.context_size:
             raise ContextLengthExceeded(
                 f"The input takes {len(prompt)} tokens; this model's context window is {self.context_size} tokens."
@@ -179,6 +183,8 @@ class LlamaCppEngine:
         capture = _LogprobCapture() if sampling.top_logprobs is not None else None
         guide = self._grammars().processor(sampling.constraint) if sampling.constraint else None
         output = DeltaAssembler(sampling.stop)
+        constraint = sampling.constraint
+        reader = ToolCallReader(json_text=constraint.text is not None) if isinstance(constraint, ToolCalls) else None
         produced = 0
         reason: Literal["stop", "length"] = "length"
         for token in self._sampled(prompt, sampling, guide, capture) if budget > 0 else ():
@@ -191,7 +197,7 @@ class LlamaCppEngine:
             if capture is not None and sampling.top_logprobs is not None:
                 logprob = self._logprob(capture.last, token, piece, sampling.top_logprobs)
             if delta := output.push(piece, logprob):
-                yield delta
+                yield from _read(delta, reader)
             if guide is not None:
                 guide.advance(token)
                 if guide.error:
@@ -205,7 +211,9 @@ class LlamaCppEngine:
             if produced >= budget or stop.is_set():
                 break
         if tail := output.finish():
-            yield tail
+            yield from _read(tail, reader)
+        if reader is not None:
+            yield from reader.finish()
         if guide is not None and not guide.accepting:
             reason = "length"  # never claim a cut-off constrained answer complete
         yield Finished(reason, Usage(len(prompt), max(cached, 0), produced))
@@ -249,6 +257,11 @@ class LlamaCppEngine:
         self._worker.shutdown(wait=True)
         with contextlib.suppress(Exception):
             self._llm.close()
+
+
+def _read(delta: TextDelta, reader: ToolCallReader | None) -> Sequence[EngineDelta]:
+    """Text as it is, or read as text and tool calls when the answer is in the tool-call format."""
+    return (delta,) if reader is None else reader.push(delta.text, delta.logprobs)
 
 
 def _processors(

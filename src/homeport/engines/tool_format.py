@@ -1,4 +1,5 @@
-"""The tool-call format: the grammar that makes a model answer in it, and the parser that reads an answer back.
+"""The tool-call format: the grammar that makes a model answer in it, and how earlier calls are written back into
+a prompt (`tool_reader` reads an answer as it streams).
 
 An answer is free text, tool calls, or text followed by calls:
 
@@ -17,8 +18,12 @@ An answer is free text, tool calls, or text followed by calls:
 - A custom tool call is the opening tag, `{"name": ...}` on its own line, then the raw input (matching the tool's
   grammar, or any text not containing the closing tag) directly followed by the closing tag.
 - Calls are separated by one newline; nothing follows the last one. Text never contains the opening tag.
-- Function calls may also come bare, one JSON line each and no tags, when the answer starts with them: small models
-  (Qwen2.5-Coder-0.5B) call tools that way, so an answer starting with `{` is calls, never text.
+- Function calls may also come bare, one JSON line each and no tags, when the answer starts with them, or fenced as
+  a Markdown JSON block (`{FENCE_OPEN}`, the lines, `{FENCE_CLOSE}`): small models (Qwen2.5-Coder-0.5B) call tools
+  those ways, so an answer starting with `{` or with a JSON fence and `{` is calls, never text.
+- Whitespace between text and the first call is not part of the text.
+- A tool's output goes back to the model as the chat template's `tool` turn; templates without one get it as a user
+  turn, `<tool_response>`, the output, `</tool_response>` (Qwen2.5's own rendering).
 
 llguidance's Lark lexer is greedy and looks one byte ahead, so a terminal that could run on past a textual tag would
 swallow it: every terminal below that precedes one excludes the tag, or ends with it.
@@ -27,9 +32,11 @@ swallow it: every terminal below that precedes one excludes the tag, or ends wit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from homeport.engines.base import ToolCall
 
 OPEN = "<tool_call>"
 CLOSE = "</tool_call>"
@@ -41,11 +48,19 @@ TOOL_CALL_INSTRUCTIONS = (
 )
 """For the prompt of a model whose chat template has no tool-call syntax: the format, in words."""
 
+RESPONSE_OPEN = "<tool_response>"
+RESPONSE_CLOSE = "</tool_response>"
+
+FENCE_OPEN = "```json\n"
+FENCE_CLOSE = "\n```"
+
 # `(?s:.*)` is any text, newlines included; `&` and `~` are llguidance's and/not extensions of Lark terminals.
-# Text starts with anything but a brace (that starts bare calls) and never contains the opening tag.
-_TEXT = f"/(?s:[^{{].*)/ & ~/(?s:.*){OPEN}(?s:.*)/"
+# Neither a brace nor a fence opening on a brace starts text (they start bare calls).
+_NOT_CALLS = "~/```json\\n\\{(?s:.*)/"
+# Text starts with anything but a brace and never contains the opening tag.
+_TEXT = f"/(?s:[^{{].*)/ & ~/(?s:.*){OPEN}(?s:.*)/ & {_NOT_CALLS}"
 # Text ending at its first opening tag (tag included): where a textual tag starts the first call after some text.
-_TEXT_THEN_OPEN = f"/(?s:[^{{].*){OPEN}|{OPEN}/ & ~/(?s:.*){OPEN}(?s:.+)/"
+_TEXT_THEN_OPEN = f"/(?s:[^{{].*){OPEN}|{OPEN}/ & ~/(?s:.*){OPEN}(?s:.+)/ & {_NOT_CALLS}"
 # A custom tool's free-text input followed by the textual closing tag, ending at the first such tag.
 _INPUT_THEN_CLOSE = f"/(?s:.*){_CLOSE_IN_REGEX}/ & ~/(?s:.*){_CLOSE_IN_REGEX}(?s:.+)/"
 # The same where the closing tag is a special token: text cannot contain one, so the input just ends there.
@@ -60,13 +75,25 @@ class Tags:
     close_is_token: bool
 
 
-@dataclass(frozen=True)
-class ParsedCall:
-    name: str
-    arguments: str | None
-    """A function call's arguments, the JSON text as the model wrote it; None for a custom tool call."""
-    input: str | None
-    """A custom tool call's raw input; None for a function call."""
+def write_tool_calls(text: str, calls: Sequence[ToolCall]) -> str:
+    """An assistant turn as the model would have written it: its text, then its calls in this format.
+
+    Arguments are rewritten with the template's separators when they are JSON (a client may replay them compact).
+    """
+    parts = [text] if text else []
+    for call in calls:
+        if call.arguments is None:
+            parts.append(f"{OPEN}\n{json.dumps({'name': call.name})}\n{call.input or ''}{CLOSE}")
+        else:
+            parts.append(f"{OPEN}\n{function_call_head(call.name)}{_template_json(call.arguments)}}}\n{CLOSE}")
+    return "\n".join(parts)
+
+
+def _template_json(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), ensure_ascii=False)
+    except ValueError:
+        return arguments
 
 
 def function_call_head(name: str) -> str:
@@ -82,12 +109,14 @@ def tool_call_lark(
     max_calls: int | None,
     tags: Tags,
     json_options: Mapping[str, Any],
+    text_schema: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """The top-level Lark grammar, and the named side grammars it refers to (`@name`), for text or tool calls.
 
     `functions`: tool name -> JSON schema of its arguments. `custom`: tool name -> Lark grammar that its raw input
     matches, or None for free text. `max_calls`: None for any number. `json_options` go into each schema's
-    `x-guidance` (whitespace, separators).
+    `x-guidance` (whitespace, separators). `text_schema`: the JSON schema (with its own `x-guidance`) that an
+    answer without calls must match; calls are then tagged only, and never follow text.
     """
     if not functions and not custom:
         raise ValueError("A tool-call grammar needs at least one tool.")
@@ -105,17 +134,21 @@ def tool_call_lark(
     ]
     if required:
         starts = ["calls"]
+    elif text_schema is not None:
+        starts = ["json_text", "calls"]
+        rules.append(f"json_text: %json {json.dumps(text_schema)}")
     elif tags.open_is_token:
         starts = ["TEXT? calls?"]  # text is valid UTF-8 and a tag token is not: text just ends where the tag comes
     else:
         starts = ["TEXT?", "calls", "text_then_calls"]
         rules += [f"text_then_calls: {_repeated('TEXT_THEN_OPEN call_body', 'call', more)}"]
         rules += [f"TEXT_THEN_OPEN: {_TEXT_THEN_OPEN}"]
-    if functions:
-        starts.append("bare_calls")
+    if functions and text_schema is None:
+        starts += ["bare_calls", "fenced_calls"]
+        rules += [f"fenced_calls: {_lark_string(FENCE_OPEN)} bare_calls {_lark_string(FENCE_CLOSE)}"]
         rules += [f"bare_calls: {_repeated('bare_call', 'bare_call', more)}"]
         rules += [f"bare_call: {' | '.join(f'function_{i}' for i in range(len(functions)))}"]
-        rules += _function_rules(functions, closer, json_options)
+    rules += _function_rules(functions, closer, json_options)
     custom_rules, side = _custom_rules(custom, len(functions), tags, closer)
     return "\n".join([f"start: {' | '.join(starts)}", *rules, *custom_rules]) + "\n", side
 
@@ -150,35 +183,6 @@ def _custom_rules(
         else:
             rules += [f"tool_{i}: {head} INPUT_{i}", f"INPUT_{i}: {_INPUT_THEN_CLOSE}"]
     return rules, side
-
-
-def parse_tool_calls(answer: str) -> tuple[str, list[ParsedCall]]:
-    """The text before the calls, and the calls, of an answer that matched a tool-call grammar.
-
-    Special tag tokens must be in `answer` as their text (llama.cpp's detokenizer prints Qwen's, which are
-    user-defined tokens, even without `special`).
-    """
-    if answer.startswith("{"):
-        return "", [_function_call(line) for line in answer.split("\n")]
-    text, _, rest = answer.partition(OPEN)  # text never contains the tag: the first one starts the calls
-    calls: list[ParsedCall] = []
-    while rest:
-        # A JSON line holds no raw newline, and may hold a tag inside a string: split on lines, not on tags.
-        header, _, rest = rest.removeprefix("\n").partition("\n")
-        if "arguments" in json.loads(header):
-            calls.append(_function_call(header))
-            rest = rest.removeprefix(CLOSE)
-        else:
-            raw, _, rest = rest.partition(CLOSE)
-            calls.append(ParsedCall(json.loads(header)["name"], None, raw))
-        rest = rest.removeprefix(f"\n{OPEN}")
-    return text, calls
-
-
-def _function_call(line: str) -> ParsedCall:
-    """The arguments as the model wrote them: the grammar fixed everything around them, to the byte."""
-    name = json.loads(line)["name"]
-    return ParsedCall(name, line[len(function_call_head(name)) : -1], None)
 
 
 def _lark_string(text: str) -> str:

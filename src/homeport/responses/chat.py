@@ -11,20 +11,24 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
-from homeport.errors import NotFound
+from homeport.engines.constraints import CustomTool, JsonObject, JsonSchema
+from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_completion_id
 from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
 from homeport.responses.chat_messages import chat_messages
 from homeport.responses.chat_params import CreateChatCompletionParams, reject_unsupported
-from homeport.responses.choices import ChoiceText, run_choice
+from homeport.responses.chat_tools import chat_tool_choice, chat_tools
+from homeport.responses.choices import ChoiceEnd, run_choice
 from homeport.responses.context import ensure_fits
 from homeport.responses.events import wire
+from homeport.responses.formats import response_format_constraint
+from homeport.responses.tools import tool_constraint
 from homeport.store import ChatCompletionRepository, StoredChatCompletion
 
 
@@ -53,16 +57,30 @@ class ChatCompletionService:
         engine = self._catalog.resolve(params.model)
         completion_id = new_completion_id("chatcmpl")
         messages, stored = chat_messages(params.messages, completion_id)
-        ensure_fits(engine, engine.count_tokens(messages), param="messages")
+        tools = chat_tools(params.tools, engine)
+        choice = chat_tool_choice(params.tool_choice, tools)
+        told = tools if choice.mode != "none" else []  # not told, the model does not try to call
+        ensure_fits(engine, engine.count_tokens(messages, told), param="messages")
         sampling = params.sampling(
             vocab_size=engine.vocab_size, max_tokens=params.output_limit, top_logprobs=params.alternatives
         )
+        text = response_format_constraint(params.response_format, engine, messages)
+        json_text = text if isinstance(text, JsonSchema | JsonObject) else None
+        parallel = params.parallel_tool_calls is not False
+        calls = tool_constraint(told, choice, parallel=parallel, max_calls=None, text=json_text, engine=engine)
+        if params.stream and calls and any(isinstance(tool, CustomTool) for tool in calls.tools):
+            raise InvalidRequest(
+                "Custom tool calls cannot be streamed on Chat Completions (its chunks have no place for them); "
+                "set 'stream' false, or use the Responses API.",
+                param="stream",
+            )
+        sampling = replace(sampling, constraint=calls or text)
         head = CompletionHead(completion_id, int(time.time()), engine.model_id, _fingerprint(engine.model_id))
         logprobs = bool(params.logprobs)
         return PreparedChatCompletion(
             project=project,
             engine=engine,
-            request=GenerateRequest(messages, sampling),
+            request=GenerateRequest(messages, sampling, tools=told),
             choices=params.choices,
             logprobs=logprobs,
             store=params.store is True,
@@ -78,8 +96,8 @@ class ChatCompletionService:
             yield chunks.opening(index)
             async for piece in run_choice(prepared.engine, prepared.request, index=index, logprobs=prepared.logprobs):
                 collected.add(index, piece)
-                if isinstance(piece, ChoiceText):
-                    yield chunks.text(index, piece)
+                if not isinstance(piece, ChoiceEnd):
+                    yield chunks.piece(index, piece)
                     continue
                 if index == prepared.choices - 1 and prepared.store:
                     await self._store(prepared)

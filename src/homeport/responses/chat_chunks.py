@@ -10,14 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionTokenLogprob
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageCustomToolCall,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionTokenLogprob,
+)
 from openai.types.chat.chat_completion import Choice, ChoiceLogprobs
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
-from openai.types.chat.chat_completion_chunk import ChoiceDelta
+from openai.types.chat.chat_completion_chunk import ChoiceDelta, ChoiceDeltaToolCall, ChoiceDeltaToolCallFunction
 from openai.types.chat.chat_completion_chunk import ChoiceLogprobs as ChunkLogprobs
 from openai.types.completion_usage import CompletionUsage
 
-from homeport.responses.choices import ChoiceEnd, ChoiceText, FinishReason, UsageTotals
+from homeport.responses.choices import (
+    ChoiceCall,
+    ChoiceCallDelta,
+    ChoiceEnd,
+    ChoicePiece,
+    ChoiceText,
+    FinishReason,
+    UsageTotals,
+)
 from homeport.responses.events import obfuscation
 
 
@@ -42,7 +57,22 @@ class ChunkMaker:
         delta = ChoiceDelta(role="assistant", content="", refusal=None)
         return self._chunk([ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)])
 
-    def text(self, index: int, piece: ChoiceText) -> ChatCompletionChunk:
+    def piece(self, index: int, piece: ChoicePiece) -> ChatCompletionChunk:
+        """A chunk for text or a tool call's start or arguments. Custom tool calls are not streamed (the SDK's chunk
+        type has no place for them: requests that could make one are refused with `stream`)."""
+        if isinstance(piece, ChoiceText):
+            return self._text(index, piece)
+        if isinstance(piece, ChoiceCall):
+            function = ChoiceDeltaToolCallFunction(name=piece.name, arguments="")
+            call = ChoiceDeltaToolCall(index=piece.position, id=piece.call_id, type="function", function=function)
+        else:
+            function = ChoiceDeltaToolCallFunction(arguments=piece.text)
+            call = ChoiceDeltaToolCall(index=piece.position, function=function)
+        delta = ChoiceDelta(tool_calls=[call])
+        choice = ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)
+        return self._chunk([choice], padding_for=function.arguments or "")
+
+    def _text(self, index: int, piece: ChoiceText) -> ChatCompletionChunk:
         logprobs = ChunkLogprobs(content=_logprobs(piece.logprobs), refusal=None) if self.logprobs else None
         choice = ChunkChoice(index=index, delta=ChoiceDelta(content=piece.text), logprobs=logprobs, finish_reason=None)
         return self._chunk([choice], padding_for=piece.text)
@@ -73,9 +103,30 @@ class ChunkMaker:
 
 
 @dataclass
+class _Call:
+    started: ChoiceCall
+    text: list[str] = field(default_factory=list)
+
+    def wire(self) -> ChatCompletionMessageFunctionToolCall | ChatCompletionMessageCustomToolCall:
+        whole = "".join(self.text)
+        if self.started.custom:
+            return ChatCompletionMessageCustomToolCall.model_validate(
+                {"id": self.started.call_id, "type": "custom", "custom": {"name": self.started.name, "input": whole}}
+            )
+        return ChatCompletionMessageFunctionToolCall.model_validate(
+            {
+                "id": self.started.call_id,
+                "type": "function",
+                "function": {"name": self.started.name, "arguments": whole},
+            }
+        )
+
+
+@dataclass
 class _Choice:
     text: list[str] = field(default_factory=list)
     logprobs: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[_Call] = field(default_factory=list)
     finish_reason: FinishReason = "stop"
 
 
@@ -89,11 +140,15 @@ class CompletionCollector:
     choices: dict[int, _Choice] = field(default_factory=dict)
     usage: UsageTotals = field(default_factory=UsageTotals)
 
-    def add(self, index: int, piece: ChoiceText | ChoiceEnd) -> None:
+    def add(self, index: int, piece: ChoicePiece | ChoiceEnd) -> None:
         choice = self.choices.setdefault(index, _Choice())
         if isinstance(piece, ChoiceText):
             choice.text.append(piece.text)
             choice.logprobs += piece.logprobs
+        elif isinstance(piece, ChoiceCall):
+            choice.calls.append(_Call(piece))
+        elif isinstance(piece, ChoiceCallDelta):
+            choice.calls[piece.position].text.append(piece.text)
         else:
             choice.finish_reason = piece.reason
             self.usage.add(0, piece)
@@ -112,7 +167,15 @@ class CompletionCollector:
         )
 
     def _choice(self, index: int, choice: _Choice) -> Choice:
-        message = ChatCompletionMessage(role="assistant", content="".join(choice.text), refusal=None, annotations=[])
+        text = "".join(choice.text)
+        message = ChatCompletionMessage(
+            role="assistant",
+            # A turn that only called tools has no content, as OpenAI's answers show it.
+            content=text if text or not choice.calls else None,
+            refusal=None,
+            annotations=[],
+            tool_calls=[call.wire() for call in choice.calls] or None,
+        )
         logprobs = ChoiceLogprobs(content=_logprobs(choice.logprobs), refusal=None) if self.logprobs else None
         return Choice(index=index, message=message, logprobs=logprobs, finish_reason=choice.finish_reason)
 

@@ -7,15 +7,14 @@ joined the way `responses.items` joins input text, and it is kept in the shape
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
-from homeport.engines.base import ChatMessage, Role
+from homeport.engines.base import ChatMessage, Role, ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.responses.params import by_type
 from homeport.responses.sampling import STRICT
-
-_TOOLS_LATER = "Function calling is not supported by this server yet"
 
 
 class _Text(BaseModel):
@@ -48,13 +47,49 @@ class _User(_Message):
     content: str | list[dict[str, Any]]
 
 
+class _Function(BaseModel):
+    model_config = STRICT
+    name: str
+    arguments: str
+
+
+class _FunctionCall(BaseModel):
+    model_config = STRICT
+    id: str
+    type: Literal["function"]
+    function: _Function
+
+
+class _Custom(BaseModel):
+    model_config = STRICT
+    name: str
+    input: str
+
+
+class _CustomCall(BaseModel):
+    model_config = STRICT
+    id: str
+    type: Literal["custom"]
+    custom: _Custom
+
+
 class _Assistant(_Message):
     role: Literal["assistant"]
     content: str | list[dict[str, Any]] | None = None
     refusal: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: (
+        list[
+            Annotated[
+                Annotated[_FunctionCall, Tag("FunctionCall")] | Annotated[_CustomCall, Tag("CustomCall")],
+                by_type(function="FunctionCall", custom="CustomCall"),
+            ]
+        ]
+        | None
+    ) = None
     function_call: dict[str, Any] | None = None
     audio: dict[str, Any] | None = None
+    annotations: list[dict[str, Any]] | None = None
+    """Sent back when a client replays the SDK's message object (as the docs' round trips do); not read."""
 
 
 class _Tool(_Message):
@@ -63,7 +98,7 @@ class _Tool(_Message):
     tool_call_id: str
 
 
-class _Function(_Message):
+class _LegacyFunction(_Message):
     role: Literal["function"]
     name: str
 
@@ -74,11 +109,19 @@ _ROLES: dict[str, type[_Message]] = {
     "user": _User,
     "assistant": _Assistant,
     "tool": _Tool,
-    "function": _Function,
+    "function": _LegacyFunction,
 }
 
-# What the chat template calls each role that reaches it (tool and function messages are refused before this).
-_MODEL_ROLES: dict[str, Role] = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+# What the chat template calls each role that reaches it (legacy function messages are refused before this).
+_MODEL_ROLES: dict[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+
+_LEGACY_FUNCTIONS = "The deprecated 'functions' interface is not supported; use 'tools' and 'tool' messages."
 
 # Content parts of other kinds that the SDK can send, and why each is refused.
 _REFUSED_PARTS = {
@@ -92,23 +135,39 @@ def chat_messages(raw: list[dict[str, Any]], completion_id: str) -> tuple[list[C
     """The model's messages and the stored ones (ids `<completion id>-<index>`, as OpenAI numbers them)."""
     model: list[ChatMessage] = []
     stored: list[dict[str, Any]] = []
+    call_ids: set[str] = set()
     for index, entry in enumerate(raw):
         where = f"messages[{index}]"
         message = _validate(entry, where)
         content, parts = _content(message, where)
         refusal = message.refusal if isinstance(message, _Assistant) else None
+        calls = (message.tool_calls or []) if isinstance(message, _Assistant) else []
         # An assistant turn replayed as history reads as its text and its refusal, whichever it has.
         said = [text for text in (content, refusal) if text is not None]
-        if not said:
+        if not said and not calls:
             raise InvalidRequest(
                 f"Missing required parameter: '{where}.content'.",
                 param=f"{where}.content",
                 code="missing_required_parameter",
             )
-        model.append(ChatMessage(_MODEL_ROLES[message.role], "\n".join(said)))
+        if isinstance(message, _Tool) and message.tool_call_id not in call_ids:
+            raise InvalidRequest(
+                f"Invalid parameter: '{where}' has role 'tool' but answers no earlier tool call with id "
+                f"'{message.tool_call_id}'.",
+                param=f"{where}.tool_call_id",
+            )
+        call_ids.update(call.id for call in calls)
+        model.append(ChatMessage(_MODEL_ROLES[message.role], "\n".join(said), tuple(map(_tool_call, calls))))
         record = {"id": f"{completion_id}-{index}", "role": message.role, "content": content, "name": None}
-        stored.append(record | {"content_parts": parts} | ({"refusal": refusal} if refusal is not None else {}))
+        extra = message.model_dump(include={"refusal", "tool_calls", "tool_call_id"}, exclude_none=True)
+        stored.append(record | {"content_parts": parts} | extra)
     return model, stored
+
+
+def _tool_call(call: _FunctionCall | _CustomCall) -> ToolCall:
+    if isinstance(call, _FunctionCall):
+        return ToolCall(call.function.name, arguments=call.function.arguments)
+    return ToolCall(call.custom.name, input=call.custom.input)
 
 
 def _validate(entry: dict[str, Any], where: str) -> _Message:
@@ -128,12 +187,11 @@ def _validate(entry: dict[str, Any], where: str) -> _Message:
         message = kind.model_validate(entry)
     except ValidationError as exc:
         raise invalid_request_from(exc, prefix=where) from exc
-    if isinstance(message, _Tool | _Function):
-        raise InvalidRequest(f"{_TOOLS_LATER}; '{role}' messages are not accepted.", param=f"{where}.role")
+    if isinstance(message, _LegacyFunction):
+        raise InvalidRequest(_LEGACY_FUNCTIONS, param=f"{where}.role")
     if isinstance(message, _Assistant):
-        for name in ("tool_calls", "function_call"):
-            if getattr(message, name) is not None:
-                raise InvalidRequest(f"{_TOOLS_LATER}.", param=f"{where}.{name}")
+        if message.function_call is not None:
+            raise InvalidRequest(_LEGACY_FUNCTIONS, param=f"{where}.function_call")
         if message.audio is not None:
             raise InvalidRequest("The served model cannot replay audio answers.", param=f"{where}.audio")
     if message.name is not None:

@@ -6,15 +6,74 @@ field this server cannot honour yet is refused by `reject_unsupported` rather th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from homeport.errors import InvalidRequest
 from homeport.responses.params import Metadata, check_serving_options
 from homeport.responses.sampling import STRICT, SamplingParams
 
 _LATER = "is not supported by this server yet"
+
+
+class ResponseFormatText(BaseModel):
+    model_config = STRICT
+    type: Literal["text"]
+
+
+class ResponseFormatJsonObject(BaseModel):
+    model_config = STRICT
+    type: Literal["json_object"]
+
+
+class JsonSchemaSpec(BaseModel):
+    """`response_format.json_schema`, Structured Outputs' settings."""
+
+    model_config = STRICT
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    """None: any JSON value."""
+    strict: bool | None = None
+    """Off unless set, as in OpenAI's API: the schema then guides decoding but is not checked against the subset."""
+
+
+class ResponseFormatJsonSchema(BaseModel):
+    model_config = STRICT
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
+class AnyResponseFormat(BaseModel):
+    """Chosen only for a `type` that no format has (or none at all), so that the 400 names `response_format.type`
+    and lists the types there are; it never validates, as each of those types picks its own model."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: Literal["text", "json_object", "json_schema"]
+
+
+_FORMAT_TAGS = {
+    "text": "ResponseFormatText",
+    "json_object": "ResponseFormatJsonObject",
+    "json_schema": "ResponseFormatJsonSchema",
+}
+
+
+def _format_tag(value: Any) -> str:
+    # Capitalized tags: pydantic puts the tag into an error's location and `errors.param_path` leaves such names out.
+    kind = value.get("type") if isinstance(value, dict) else None
+    return _FORMAT_TAGS.get(kind, "AnyResponseFormat") if isinstance(kind, str) else "AnyResponseFormat"
+
+
+ResponseFormat = Annotated[
+    Annotated[ResponseFormatText, Tag("ResponseFormatText")]
+    | Annotated[ResponseFormatJsonObject, Tag("ResponseFormatJsonObject")]
+    | Annotated[ResponseFormatJsonSchema, Tag("ResponseFormatJsonSchema")]
+    | Annotated[AnyResponseFormat, Tag("AnyResponseFormat")],
+    Discriminator(_format_tag),
+]
+"""`response_format`, which `formats.response_format_constraint` turns into what the engine enforces."""
 
 
 class CreateChatCompletionParams(SamplingParams):
@@ -27,7 +86,7 @@ class CreateChatCompletionParams(SamplingParams):
     safety_identifier: str | None = Field(None, max_length=128)
     metadata: Metadata | None = None
     store: bool | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
     prompt_cache_key: str | None = Field(None, max_length=512)
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None = None
@@ -64,8 +123,8 @@ class UpdateChatCompletionParams(BaseModel):
 # Fields whose every value is refused until the issue that builds them lands, with the reason.
 _REFUSED = {
     "audio": "Audio output is not supported by the served model.",
-    "function_call": "Function calling is not supported by this server yet.",
-    "functions": "Function calling is not supported by this server yet.",
+    "function_call": "The deprecated 'function_call' is not supported; use 'tool_choice'.",
+    "functions": "The deprecated 'functions' is not supported; use 'tools'.",
     "moderation": f"Moderated completions {_LATER}.",
     "prediction": f"Predicted outputs {_LATER}.",
     "prompt_cache_options": f"'prompt_cache_options' {_LATER}.",
@@ -79,7 +138,6 @@ def reject_unsupported(params: CreateChatCompletionParams) -> None:
         if getattr(params, name) is not None:
             raise InvalidRequest(reason, param=name)
     _reject_tools(params)
-    _reject_format(params.response_format)
     if params.max_tokens is not None and params.max_completion_tokens is not None:
         raise InvalidRequest("Set 'max_completion_tokens' or 'max_tokens', not both.", param="max_tokens")
     if params.top_logprobs is not None and not params.logprobs:
@@ -96,28 +154,7 @@ def reject_unsupported(params: CreateChatCompletionParams) -> None:
 
 
 def _reject_tools(params: CreateChatCompletionParams) -> None:
-    if params.tools:
-        raise InvalidRequest(f"Tools of type '{params.tools[0].get('type')}' {_LATER}.", param="tools[0]")
-    if params.tool_choice not in (None, "auto", "none"):
-        raise InvalidRequest("'tool_choice' needs tools; this request has none.", param="tool_choice")
-    if params.parallel_tool_calls is not None:
+    if params.parallel_tool_calls is not None and not params.tools:
         raise InvalidRequest(
             "'parallel_tool_calls' is only allowed when 'tools' are specified.", param="parallel_tool_calls"
         )
-
-
-def _reject_format(response_format: dict[str, Any] | None) -> None:
-    """Plain text is the one format until structured outputs land (constrained decoding)."""
-    if response_format is None or response_format == {"type": "text"}:
-        return
-    kind = response_format.get("type")
-    if kind in ("json_object", "json_schema"):
-        raise InvalidRequest(f"Response format '{kind}' {_LATER}.", param="response_format")
-    if kind == "text":
-        extra = next(key for key in response_format if key != "type")
-        raise InvalidRequest(f"Unknown parameter: 'response_format.{extra}'.", param=f"response_format.{extra}")
-    raise InvalidRequest(
-        f"Invalid value for 'response_format.type': {kind!r}; expected 'text', 'json_object' or 'json_schema'.",
-        param="response_format.type",
-        code="invalid_value",
-    )

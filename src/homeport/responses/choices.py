@@ -16,8 +16,13 @@ from openai.types.completion_usage import CompletionTokensDetails, CompletionUsa
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
+    ResponseCustomToolCall,
+    ResponseCustomToolCallInputDeltaEvent,
     ResponseFailedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionToolCall,
     ResponseIncompleteEvent,
+    ResponseOutputItemAddedEvent,
     ResponseTextDeltaEvent,
 )
 
@@ -26,7 +31,7 @@ from homeport.errors import EngineError
 from homeport.responses.events import EventEmitter
 from homeport.responses.runner import Turn, run_turn
 
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,26 @@ class ChoiceText:
     text: str
     logprobs: list[dict[str, Any]]
     """Wire logprobs (`token`, `bytes`, `logprob`, `top_logprobs`), the shape Chat Completions sends too."""
+
+
+@dataclass(frozen=True)
+class ChoiceCall:
+    """The choice's tool call number `position` (0, 1, ...) started."""
+
+    position: int
+    call_id: str
+    name: str
+    custom: bool
+
+
+@dataclass(frozen=True)
+class ChoiceCallDelta:
+    position: int
+    text: str
+    """More of the call's arguments (a function) or input (a custom tool)."""
+
+
+ChoicePiece = ChoiceText | ChoiceCall | ChoiceCallDelta
 
 
 @dataclass(frozen=True)
@@ -46,7 +71,7 @@ class ChoiceEnd:
 
 async def run_choice(
     engine: Engine, request: GenerateRequest, *, index: int, logprobs: bool
-) -> AsyncIterator[ChoiceText | ChoiceEnd]:
+) -> AsyncIterator[ChoicePiece | ChoiceEnd]:
     """The text of choice `index` as it is generated, then how it ended. A failed generation raises `EngineError`.
 
     With a seed, choice `index` samples with seed + index: the choices of one request differ from each other, and
@@ -56,15 +81,24 @@ async def run_choice(
     if sampling.seed is not None and index:
         request = replace(request, sampling=replace(sampling, seed=sampling.seed + index))
     emitter = EventEmitter(_turn_response(engine.model_id), obfuscate=False)
+    calls = 0
     async for event in run_turn(engine, Turn(request, logprobs), emitter):
         if isinstance(event, ResponseTextDeltaEvent):
             # The emitter builds each logprob from the engine's, `bytes` included (the SDK keeps it as an extra).
             yield ChoiceText(event.delta, [logprob.model_dump() for logprob in event.logprobs])
+        elif isinstance(event, ResponseOutputItemAddedEvent) and isinstance(
+            call := event.item, ResponseFunctionToolCall | ResponseCustomToolCall
+        ):
+            calls += 1
+            yield ChoiceCall(calls - 1, call.call_id, call.name, custom=isinstance(call, ResponseCustomToolCall))
+        elif isinstance(event, ResponseFunctionCallArgumentsDeltaEvent | ResponseCustomToolCallInputDeltaEvent):
+            yield ChoiceCallDelta(calls - 1, event.delta)
         elif isinstance(event, ResponseCompletedEvent | ResponseIncompleteEvent):
             usage = event.response.usage
             assert usage is not None, "the turn loop sets usage before a terminal event"
+            completed: FinishReason = "tool_calls" if calls else "stop"
             yield ChoiceEnd(
-                "stop" if isinstance(event, ResponseCompletedEvent) else "length",
+                completed if isinstance(event, ResponseCompletedEvent) else "length",
                 input_tokens=usage.input_tokens,
                 cached_tokens=usage.input_tokens_details.cached_tokens,
                 output_tokens=usage.output_tokens,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from openai.types import Completion, CompletionChoice
 from openai.types.completion_choice import Logprobs
@@ -19,7 +19,7 @@ from pydantic import Field
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
 from homeport.errors import InvalidRequest
 from homeport.ids import new_completion_id
-from homeport.responses.choices import ChoiceEnd, ChoiceText, FinishReason, UsageTotals, run_choice
+from homeport.responses.choices import ChoiceEnd, ChoiceText, UsageTotals, run_choice
 from homeport.responses.context import ensure_fits
 from homeport.responses.events import obfuscation
 from homeport.responses.sampling import SamplingParams
@@ -91,7 +91,7 @@ class _Choice:
     logprobs: _LogprobColumns = field(default_factory=_LogprobColumns)
     offset: int = 0
     """Characters of this choice's text so far (the echoed prompt included): where the next token starts."""
-    finish_reason: FinishReason = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
 
 
 @dataclass
@@ -147,7 +147,7 @@ class CompletionService:
                 async for piece in run_choice(prepared.engine, request, index=index, logprobs=prepared.logprobs):
                     if isinstance(piece, ChoiceText):
                         yield _text_chunk(prepared, index, piece.text, piece.logprobs)
-                    else:
+                    elif isinstance(piece, ChoiceEnd):
                         yield _closing_chunk(prepared, index, piece)
         if prepared.include_usage:
             yield _chunk(prepared, [], usage=True)
@@ -188,9 +188,10 @@ def _text_chunk(prepared: PreparedCompletion, index: int, text: str, logprobs: l
 
 def _closing_chunk(prepared: PreparedCompletion, index: int, end: ChoiceEnd) -> Completion:
     choice = prepared.collected[index]
-    choice.finish_reason = end.reason
+    # A raw prompt has no tools: its answer ends at a stop or at the length limit.
+    choice.finish_reason = "length" if end.reason == "length" else "stop"
     prepared.usage.add(choice.prompt, end)
-    closing = CompletionChoice(index=index, text="", logprobs=None, finish_reason=end.reason)
+    closing = CompletionChoice(index=index, text="", logprobs=None, finish_reason=choice.finish_reason)
     return _chunk(prepared, [closing])
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from homeport.engines.base import ChatMessage, Engine
+from homeport.engines.chat_template import Tool
 from homeport.errors import ContextLengthExceeded, NotFound
-from homeport.responses.items import Item, to_chat
+from homeport.responses.items import Item, chat_turns
 from homeport.store import ResponseRepository
 
 _VERBOSITY = {
@@ -39,14 +40,15 @@ def model_messages(
     verbosity: str | None,
     items: Sequence[Item],
     truncation: str,
+    tools: Sequence[Tool] = (),
 ) -> list[ChatMessage]:
     """The chat the engine renders. With truncation `auto` the oldest items go first until the input fits."""
     system = [text for text in (instructions, _VERBOSITY.get(verbosity or "")) if text]
     head = [ChatMessage("system", "\n\n".join(system))] if system else []
-    turns = [message for message in map(to_chat, items) if message is not None]
+    turns = chat_turns(items)
     while True:
         messages = head + turns
-        used = engine.count_tokens(messages)
+        used = engine.count_tokens(messages, tools)
         if used < engine.context_size:
             return messages
         if truncation != "auto" or len(turns) <= 1:

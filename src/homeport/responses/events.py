@@ -16,7 +16,13 @@ from openai.types.responses import (
     ResponseContentPartAddedEvent,
     ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
+    ResponseCustomToolCall,
+    ResponseCustomToolCallInputDeltaEvent,
+    ResponseCustomToolCallInputDoneEvent,
     ResponseFailedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseFunctionToolCall,
     ResponseIncompleteEvent,
     ResponseInProgressEvent,
     ResponseOutputItemAddedEvent,
@@ -33,6 +39,8 @@ from openai.types.responses.response_text_delta_event import Logprob as DeltaLog
 from openai.types.responses.response_text_done_event import Logprob as DoneLogprob
 
 from homeport.engines.base import TokenLogprob
+
+OutputItem = ResponseOutputMessage | ResponseFunctionToolCall | ResponseCustomToolCall
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -80,10 +88,10 @@ class EventEmitter:
             type="response.in_progress", response=self._snapshot(), sequence_number=self._number()
         )
 
-    def message_added(self, message: ResponseOutputMessage) -> ResponseStreamEvent:
+    def item_added(self, item: OutputItem) -> ResponseStreamEvent:
         return ResponseOutputItemAddedEvent(
             type="response.output_item.added",
-            item=message.model_copy(deep=True),
+            item=item.model_copy(deep=True),
             output_index=len(self.response.output),
             sequence_number=self._number(),
         )
@@ -137,15 +145,57 @@ class EventEmitter:
         message.content.append(part)
         return event
 
-    def message_done(self, message: ResponseOutputMessage) -> ResponseStreamEvent:
+    def item_done(self, item: OutputItem) -> ResponseStreamEvent:
         event = ResponseOutputItemDoneEvent(
             type="response.output_item.done",
-            item=message.model_copy(deep=True),
+            item=item.model_copy(deep=True),
             output_index=len(self.response.output),
             sequence_number=self._number(),
         )
-        self.response.output.append(message)
+        self.response.output.append(item)
         return event
+
+    def call_delta(self, call: ResponseFunctionToolCall | ResponseCustomToolCall, delta: str) -> ResponseStreamEvent:
+        """More of a call's arguments (a function) or input (a custom tool)."""
+        assert call.id is not None, "output items are given ids when they are added"
+        event: ResponseFunctionCallArgumentsDeltaEvent | ResponseCustomToolCallInputDeltaEvent
+        if isinstance(call, ResponseFunctionToolCall):
+            event = ResponseFunctionCallArgumentsDeltaEvent(
+                type="response.function_call_arguments.delta",
+                item_id=call.id,
+                output_index=len(self.response.output),
+                delta=delta,
+                sequence_number=self._number(),
+            )
+        else:
+            event = ResponseCustomToolCallInputDeltaEvent(
+                type="response.custom_tool_call_input.delta",
+                item_id=call.id,
+                output_index=len(self.response.output),
+                delta=delta,
+                sequence_number=self._number(),
+            )
+        if self._obfuscate:
+            event.obfuscation = obfuscation(delta)  # type: ignore[union-attr]
+        return event
+
+    def call_input_done(self, call: ResponseFunctionToolCall | ResponseCustomToolCall) -> ResponseStreamEvent:
+        assert call.id is not None, "output items are given ids when they are added"
+        if isinstance(call, ResponseFunctionToolCall):
+            return ResponseFunctionCallArgumentsDoneEvent(
+                type="response.function_call_arguments.done",
+                item_id=call.id,
+                output_index=len(self.response.output),
+                arguments=call.arguments,
+                sequence_number=self._number(),
+            )
+        return ResponseCustomToolCallInputDoneEvent(
+            type="response.custom_tool_call_input.done",
+            item_id=call.id,
+            output_index=len(self.response.output),
+            input=call.input,
+            sequence_number=self._number(),
+        )
 
     def completed(self) -> ResponseStreamEvent:
         self._finish("completed")

@@ -1,41 +1,89 @@
-"""`text.format`: what the answer must look like, turned into a decoding constraint the engine enforces.
+"""Output formats: what the answer must look like, turned into a decoding constraint the engine enforces.
 
-`json_schema` with `strict: true` must lie in OpenAI's Structured Outputs subset (checked first, with a `param` that
-points into the schema); without `strict` the schema still guides decoding. `json_object` needs the word "JSON"
-somewhere in what the model reads, as OpenAI requires, so the model is told what is expected of it.
+Both APIs take the same two JSON formats, nested differently: Responses `text.format` and Chat Completions
+`response_format`. `json_schema` with `strict: true` must lie in OpenAI's Structured Outputs subset (checked first,
+with a `param` that points into the schema); without `strict` the schema still guides decoding. `json_object` needs
+the word "JSON" somewhere in what the model reads, as OpenAI requires, so the model is told what is expected of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from homeport.engines import ChatMessage, Engine, JsonObject, JsonSchema
 from homeport.engines.constraints import Constraint
 from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest
+from homeport.responses.chat_params import ResponseFormat, ResponseFormatJsonObject, ResponseFormatJsonSchema
 from homeport.responses.params import JsonObjectFormat, JsonSchemaFormat, TextConfig
 
 
-def text_constraint(text: TextConfig | None, engine: Engine, messages: Sequence[ChatMessage]) -> Constraint | None:
-    """The constraint for a request's `text.format`, compiled once now so a bad schema is a 400 before streaming."""
-    chosen = text.format if text else None
+@dataclass(frozen=True)
+class FormatPlace:
+    """Where an API keeps a format's pieces in its request body, so each error's `param` names the right spot."""
+
+    format: str
+    """The format object: a schema the engine cannot compile is reported here."""
+    schema: str
+    """The JSON Schema: a strict schema outside the subset is reported at the offending place inside it."""
+    messages: str
+    """What the model reads: json_object without the word "json" is reported here."""
+
+
+RESPONSES_FORMAT = FormatPlace(format="text.format", schema="text.format.schema", messages="input")
+CHAT_FORMAT = FormatPlace(format="response_format", schema="response_format.json_schema.schema", messages="messages")
+
+
+def json_constraint(
+    engine: Engine,
+    messages: Sequence[ChatMessage],
+    place: FormatPlace,
+    *,
+    schema: dict[str, Any] | None,
+    strict: bool = False,
+) -> Constraint:
+    """The constraint for a JSON format (`schema` for json_schema, None for json_object), compiled once now so a bad
+    schema is a 400 before streaming."""
     constraint: Constraint
-    if isinstance(chosen, JsonSchemaFormat):
-        if chosen.strict:
-            check_strict_schema(chosen.schema_, param="text.format.schema")
-        constraint = JsonSchema(chosen.schema_, strict=bool(chosen.strict))
-    elif isinstance(chosen, JsonObjectFormat):
+    if schema is not None:
+        if strict:
+            check_strict_schema(schema, param=place.schema)
+        constraint = JsonSchema(schema, strict=strict)
+    else:
         if not any("json" in message.content.lower() for message in messages):
             raise InvalidRequest(
-                "'input' must contain the word 'json' in some form to use 'text.format' of type 'json_object'.",
-                param="input",
+                f"'{place.messages}' must contain the word 'json' in some form to use '{place.format}' of type "
+                "'json_object'.",
+                param=place.messages,
             )
         constraint = JsonObject()
-    else:
-        return None
-    engine.check_constraint(constraint, param="text.format")
+    engine.check_constraint(constraint, param=place.format)
     return constraint
+
+
+def text_constraint(text: TextConfig | None, engine: Engine, messages: Sequence[ChatMessage]) -> Constraint | None:
+    """The constraint for a Responses request's `text.format`; None for plain text."""
+    chosen = text.format if text else None
+    if isinstance(chosen, JsonSchemaFormat):
+        return json_constraint(engine, messages, RESPONSES_FORMAT, schema=chosen.schema_, strict=bool(chosen.strict))
+    if isinstance(chosen, JsonObjectFormat):
+        return json_constraint(engine, messages, RESPONSES_FORMAT, schema=None)
+    return None
+
+
+def response_format_constraint(
+    response_format: ResponseFormat | None, engine: Engine, messages: Sequence[ChatMessage]
+) -> Constraint | None:
+    """The constraint for a chat completion's `response_format`; None for plain text."""
+    if isinstance(response_format, ResponseFormatJsonSchema):
+        spec = response_format.json_schema
+        schema = spec.schema_ if spec.schema_ is not None else {}
+        return json_constraint(engine, messages, CHAT_FORMAT, schema=schema, strict=bool(spec.strict))
+    if isinstance(response_format, ResponseFormatJsonObject):
+        return json_constraint(engine, messages, CHAT_FORMAT, schema=None)
+    return None
 
 
 def format_echo(text: TextConfig | None) -> dict[str, Any]:

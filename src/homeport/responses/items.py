@@ -8,18 +8,40 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from homeport.engines.base import ChatMessage
+from homeport.engines.base import ChatMessage, ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.ids import new_id
-from homeport.responses.params import InputFile, InputImage, InputText, MessageItem, OutputText, Refusal
+from homeport.responses.params import (
+    CustomToolCallItem,
+    CustomToolCallOutputItem,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputFile,
+    InputImage,
+    InputText,
+    MessageItem,
+    OutputText,
+    Refusal,
+)
 
 _MESSAGE = TypeAdapter(MessageItem)
 
 Item = dict[str, Any]
+
+# Each input item type other than messages: its model, and the prefix of the ids minted for it.
+_TOOL_ITEMS: dict[str, tuple[type[BaseModel], str]] = {
+    "function_call": (FunctionCallItem, "fc"),
+    "custom_tool_call": (CustomToolCallItem, "ctc"),
+    "function_call_output": (FunctionCallOutputItem, "fco"),
+    "custom_tool_call_output": (CustomToolCallOutputItem, "ctco"),
+}
+CALLS = ("function_call", "custom_tool_call")
+OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
 def parse_input(
@@ -34,13 +56,17 @@ def parse_input(
     for index, entry in enumerate(raw):
         where = f"{param}[{index}]"
         kind = entry.get("type", "message")
-        if kind != "message":
+        if kind != "message" and kind not in _TOOL_ITEMS:
             raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{where}.type")
         try:
-            message = _MESSAGE.validate_python(entry)
+            if kind == "message":
+                item = _stored_message(
+                    _MESSAGE.validate_python(entry), where, accepts_images=accepts_images, suffix=suffix
+                )
+            else:
+                item = _stored_tool_item(kind, entry, where, accepts_images=accepts_images, suffix=suffix)
         except ValidationError as exc:
             raise invalid_request_from(exc, prefix=where) from exc
-        item = _stored_message(message, where, accepts_images=accepts_images, suffix=suffix)
         if any(earlier["id"] == item["id"] for earlier in items):
             raise InvalidRequest(f"Item id '{item['id']}' appears twice in the input.", param=f"{where}.id")
         items.append(item)
@@ -77,13 +103,57 @@ def _stored_message(message: MessageItem, param: str, *, accepts_images: bool, s
     }
 
 
-def to_chat(item: Item) -> ChatMessage | None:
-    """What the model reads of one stored item (input or earlier output); None if it reads nothing of it."""
-    if item.get("type") != "message":
-        return None
-    texts = [part.get("text") or part.get("refusal") or "" for part in item.get("content", [])]
-    role = item["role"]
-    return ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts))
+def _stored_tool_item(kind: str, entry: dict[str, Any], param: str, *, accepts_images: bool, suffix: str) -> Item:
+    model, prefix = _TOOL_ITEMS[kind]
+    validated = model.model_validate(entry)
+    item = validated.model_dump(exclude_none=True)
+    output = item.get("output")
+    for index, part in enumerate(output if isinstance(output, list) else []):
+        where = f"{param}.output[{index}]"
+        if part["type"] == "input_image" and not accepts_images:
+            raise InvalidRequest("The served model cannot see images; 'input_image' is not accepted.", param=where)
+        if part["type"] == "input_file":
+            raise InvalidRequest("'input_file' content is not supported yet.", param=where)
+    return {**item, "id": item.get("id") or new_id(prefix, suffix), "status": "completed"}
+
+
+def check_outputs_answer_calls(earlier: Sequence[Item], items: Sequence[Item], param: str = "input") -> None:
+    """Every tool output must answer a call made earlier in the conversation (or replayed in the same input)."""
+    calls = {item["call_id"] for item in [*earlier, *items] if item.get("type") in CALLS}
+    for index, item in enumerate(items):
+        if item.get("type") in OUTPUTS and item["call_id"] not in calls:
+            raise InvalidRequest(
+                f"No tool call found for {item['type'].replace('_', ' ')} with call_id {item['call_id']}.",
+                param=f"{param}[{index}].call_id",
+            )
+
+
+def chat_turns(items: Sequence[Item]) -> list[ChatMessage]:
+    """What the model reads of stored items (input or earlier output): messages, then each assistant turn's tool
+    calls joined to it, and each tool output as a `tool` turn."""
+    turns: list[ChatMessage] = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "message":
+            texts = [part.get("text") or part.get("refusal") or "" for part in item.get("content", [])]
+            role = item["role"]
+            turns.append(ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts)))
+        elif kind in CALLS:
+            call = ToolCall(item["name"], arguments=item.get("arguments"), input=item.get("input"))
+            if turns and turns[-1].role == "assistant":
+                turns[-1] = replace(turns[-1], tool_calls=(*turns[-1].tool_calls, call))
+            else:
+                turns.append(ChatMessage("assistant", "", (call,)))
+        elif kind in OUTPUTS:
+            turns.append(ChatMessage("tool", output_text(item["output"])))
+    return turns
+
+
+def output_text(output: str | list[dict[str, Any]]) -> str:
+    """A tool output as the model reads it: the string, or its text parts joined."""
+    if isinstance(output, str):
+        return output
+    return "\n".join(part.get("text", "") for part in output if part.get("type") == "input_text")
 
 
 def shown_items(items: list[Item], include: Sequence[str]) -> list[Item]:

@@ -80,7 +80,7 @@ class InputFile(BaseModel):
     filename: str | None = None
 
 
-def _by_type(**models: str) -> Discriminator:
+def by_type(**models: str) -> Discriminator:
     """A discriminator on `type` whose tags are class names: pydantic puts the tag into an error's location, and a
     capitalized name is one `errors.param_path` leaves out, so a param reads `text.format.schema`, not
     `text.format.json_schema.schema`."""
@@ -98,7 +98,7 @@ ContentPart = Annotated[
     | Annotated[Refusal, Tag("Refusal")]
     | Annotated[InputImage, Tag("InputImage")]
     | Annotated[InputFile, Tag("InputFile")],
-    _by_type(
+    by_type(
         input_text="InputText",
         output_text="OutputText",
         refusal="Refusal",
@@ -118,6 +118,58 @@ class MessageItem(BaseModel):
     id: str | None = None
     status: Literal["in_progress", "completed", "incomplete"] | None = None
     phase: Literal["commentary", "final_answer"] | None = None
+
+
+ToolOutputPart = Annotated[
+    Annotated[InputText, Tag("InputText")]
+    | Annotated[InputImage, Tag("InputImage")]
+    | Annotated[InputFile, Tag("InputFile")],
+    by_type(input_text="InputText", input_image="InputImage", input_file="InputFile"),
+]
+
+_ItemStatus = Literal["in_progress", "completed", "incomplete"]
+
+
+class FunctionCallItem(BaseModel):
+    """A function call the model made, replayed as input (as `response.output` hands it back)."""
+
+    model_config = _STRICT
+    type: Literal["function_call"]
+    call_id: str = Field(min_length=1)
+    name: str
+    arguments: str
+    id: str | None = None
+    status: _ItemStatus | None = None
+
+
+class CustomToolCallItem(BaseModel):
+    model_config = _STRICT
+    type: Literal["custom_tool_call"]
+    call_id: str = Field(min_length=1)
+    name: str
+    input: str
+    id: str | None = None
+    status: _ItemStatus | None = None
+
+
+class FunctionCallOutputItem(BaseModel):
+    """What the client's code returned for a call; `call_id` names the call."""
+
+    model_config = _STRICT
+    type: Literal["function_call_output"]
+    call_id: str = Field(min_length=1)
+    output: str | list[ToolOutputPart]
+    id: str | None = None
+    status: _ItemStatus | None = None
+
+
+class CustomToolCallOutputItem(BaseModel):
+    model_config = _STRICT
+    type: Literal["custom_tool_call_output"]
+    call_id: str = Field(min_length=1)
+    output: str | list[ToolOutputPart]
+    id: str | None = None
+    status: _ItemStatus | None = None
 
 
 class TextFormat(BaseModel):
@@ -147,7 +199,7 @@ class TextConfig(BaseModel):
             Annotated[TextFormat, Tag("TextFormat")]
             | Annotated[JsonSchemaFormat, Tag("JsonSchemaFormat")]
             | Annotated[JsonObjectFormat, Tag("JsonObjectFormat")],
-            _by_type(text="TextFormat", json_schema="JsonSchemaFormat", json_object="JsonObjectFormat"),
+            by_type(text="TextFormat", json_schema="JsonSchemaFormat", json_object="JsonObjectFormat"),
         ]
         | None
     ) = None
@@ -273,10 +325,6 @@ def reject_unsupported(params: CreateResponseParams) -> None:
         value = getattr(params, name)
         if value not in (None, False):
             raise InvalidRequest(f"'{name}' {_LATER}.", param=name)
-    if params.tools:
-        raise InvalidRequest(f"Tools of type '{params.tools[0].get('type')}' {_LATER}.", param="tools[0]")
-    if params.tool_choice not in (None, "auto", "none"):
-        raise InvalidRequest("'tool_choice' needs tools; this request has none.", param="tool_choice")
     if params.reasoning and params.reasoning.effort not in (None, "none"):
         raise InvalidRequest("Reasoning is not supported by this model.", param="reasoning.effort")
     if params.reasoning and (params.reasoning.summary or params.reasoning.generate_summary):

@@ -1,7 +1,7 @@
-"""The turn loop: run the engine once and turn its deltas into the events of one assistant message.
+"""The turn loop: run the engine once and turn its deltas into the events of its output items (`output.py`).
 
-Tools join this loop in later work; today a turn is one message. Engine failures after the stream has started
-are reported in-band as `response.failed`, never as a second HTTP answer.
+Tools the model calls end the turn: the client runs them and sends their outputs in the next request. Engine
+failures after the stream has started are reported in-band as `response.failed`, never as a second HTTP answer.
 """
 
 from __future__ import annotations
@@ -11,19 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from openai.types.responses import (
-    ResponseOutputMessage,
-    ResponseOutputText,
-    ResponseStreamEvent,
-    ResponseUsage,
-)
-from openai.types.responses.response_output_text import Logprob
+from openai.types.responses import ResponseStreamEvent, ResponseUsage
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from homeport.engines.base import Engine, Finished, GenerateRequest, Usage
 from homeport.errors import HomeportError
-from homeport.ids import new_id, suffix_of
-from homeport.responses.events import EventEmitter, logprob_data
+from homeport.responses.events import EventEmitter
+from homeport.responses.output import OutputBuilder
 
 log = logging.getLogger("homeport.responses")
 
@@ -38,16 +32,7 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
     """Every event of the response, from `response.created` to its one terminal event."""
     yield emitter.created()
     yield emitter.in_progress()
-    message = ResponseOutputMessage(
-        id=new_id("msg", suffix_of(emitter.response.id)),
-        type="message",
-        role="assistant",
-        status="in_progress",
-        content=[],
-    )
-    part = ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[])
-    yield emitter.message_added(message)
-    yield emitter.text_part_added(message)
+    output = OutputBuilder(emitter, include_logprobs=turn.include_logprobs)
     finished: Finished | None = None
     try:
         async with aclosing(engine.generate(turn.request)) as deltas:
@@ -55,13 +40,8 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
                 if isinstance(delta, Finished):
                     finished = delta
                     continue
-                if turn.include_logprobs:
-                    part.logprobs = (part.logprobs or []) + [
-                        Logprob.model_validate(logprob_data(lp)) for lp in delta.logprobs
-                    ]
-                part.text += delta.text
-                if delta.text:
-                    yield emitter.text_delta(message, delta.text, delta.logprobs if turn.include_logprobs else [])
+                for event in output.add(delta):
+                    yield event
     except HomeportError as exc:
         log.warning("response %s failed: %s", emitter.response.id, exc.message)
         yield emitter.failed(exc.message)
@@ -74,10 +54,8 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
     if finished is None:
         yield emitter.failed("The model stopped without finishing its answer.")
         return
-    message.status = "completed" if finished.reason == "stop" else "incomplete"
-    yield emitter.text_done(message, part)
-    yield emitter.text_part_done(message, part)
-    yield emitter.message_done(message)
+    for event in output.close(complete=finished.reason == "stop"):
+        yield event
     emitter.response.usage = _usage(finished.usage)
     if finished.reason == "length":
         yield emitter.incomplete("max_output_tokens")

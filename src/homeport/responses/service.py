@@ -10,22 +10,24 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from openai.types.responses import Response, ResponseStreamEvent
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
-from homeport.engines.constraints import Constraint
+from homeport.engines.constraints import Constraint, JsonObject, JsonSchema
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
 from homeport.responses.conversations import ConversationService
 from homeport.responses.events import EventEmitter, wire
 from homeport.responses.formats import format_echo, text_constraint
-from homeport.responses.items import Item, parse_input
+from homeport.responses.items import Item, check_outputs_answer_calls, parse_input
 from homeport.responses.params import CreateResponseParams, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
+from homeport.responses.tools import Tool, responses_tool_choice, tool_constraint, tools_params
 from homeport.store import ResponseRepository, StoredResponse
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -72,6 +74,11 @@ class ResponseService:
         input_items = parse_input(params.input, accepts_images=engine.accepts_images, suffix=suffix)
         if not input_items:
             raise InvalidRequest("'input' must contain at least one item.", param="input")
+        check_outputs_answer_calls(earlier, input_items)
+        tools = tools_params(params.tools, engine)
+        choice = responses_tool_choice(params.tool_choice, tools.tools)
+        # With tool_choice none the model is not told about the tools: it cannot call them, so it should not try.
+        told = tools.tools if choice.mode != "none" else []
         response = _skeleton(
             params,
             new_id("resp", suffix),
@@ -79,6 +86,7 @@ class ResponseService:
             instructions=instructions,
             conversation_id=conversation_id,
             prompt=prompt,
+            tools=tools.echo,
         )
         messages = model_messages(
             engine,
@@ -86,13 +94,23 @@ class ResponseService:
             verbosity=params.text.verbosity if params.text else None,
             items=earlier + input_items,
             truncation=response.truncation or "disabled",
+            tools=told,
+        )
+        text = text_constraint(params.text, engine, messages)
+        calls = tool_constraint(
+            told,
+            choice,
+            parallel=params.parallel_tool_calls is not False,
+            max_calls=params.max_tool_calls,
+            text=text if isinstance(text, JsonSchema | JsonObject) else None,
+            engine=engine,
         )
         include = set(params.include or ())
         return PreparedResponse(
             project=project,
             engine=engine,
             turn=Turn(
-                _generate_request(params, messages, text_constraint(params.text, engine, messages)),
+                _generate_request(params, messages, calls or text, told),
                 "message.output_text.logprobs" in include,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
@@ -161,7 +179,8 @@ class ResponseService:
 
     async def count_input_tokens(self, params: CreateResponseParams, project: str) -> int:
         prepared = await self.prepare(params, project)
-        return prepared.engine.count_tokens(prepared.turn.request.messages)
+        request = prepared.turn.request
+        return prepared.engine.count_tokens(request.messages, request.tools)
 
 
 def _model_name(params: CreateResponseParams, prompt: ResolvedPrompt | None) -> str:
@@ -198,6 +217,7 @@ def _skeleton(
     instructions: str | None,
     conversation_id: str | None,
     prompt: ResolvedPrompt | None,
+    tools: list[dict[str, Any]],
 ) -> Response:
     """The response as `response.created` shows it, every field at OpenAI's default unless the request set it.
 
@@ -229,7 +249,7 @@ def _skeleton(
             "temperature": 1.0 if params.temperature is None else params.temperature,
             "text": {"format": format_echo(params.text), "verbosity": verbosity},
             "tool_choice": params.tool_choice or "auto",
-            "tools": [],
+            "tools": tools,
             "top_logprobs": params.top_logprobs or 0,
             "top_p": 1.0 if params.top_p is None else params.top_p,
             "truncation": params.truncation or "disabled",
@@ -242,11 +262,12 @@ def _skeleton(
 
 
 def _generate_request(
-    params: CreateResponseParams, messages: list[ChatMessage], constraint: Constraint | None
+    params: CreateResponseParams, messages: list[ChatMessage], constraint: Constraint | None, tools: list[Tool]
 ) -> GenerateRequest:
     include = set(params.include or ())
     return GenerateRequest(
         messages=messages,
+        tools=tools,
         sampling=Sampling(
             temperature=1.0 if params.temperature is None else params.temperature,
             top_p=1.0 if params.top_p is None else params.top_p,

@@ -1,0 +1,104 @@
+"""A turn's output items, grown from the engine's deltas: an assistant message for text, an item per tool call.
+
+Items open when their first piece arrives and close, in order, when the next one opens or the turn ends, so the
+events keep OpenAI's ladder: `output_item.added`, the deltas, their `.done`, `output_item.done`. A turn that produced
+nothing still answers with an (empty) message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from openai.types.responses import (
+    ResponseCustomToolCall,
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseStreamEvent,
+)
+from openai.types.responses.response_output_text import Logprob
+
+from homeport.engines.base import TextDelta, ToolCallDelta, ToolCallStarted
+from homeport.ids import new_call_id, new_id, suffix_of
+from homeport.responses.events import EventEmitter, logprob_data
+
+Call = ResponseFunctionToolCall | ResponseCustomToolCall
+
+
+class OutputBuilder:
+    def __init__(self, emitter: EventEmitter, *, include_logprobs: bool) -> None:
+        self._emitter = emitter
+        self._include_logprobs = include_logprobs
+        self._suffix = suffix_of(emitter.response.id)
+        self._message: tuple[ResponseOutputMessage, ResponseOutputText] | None = None
+        self._call: Call | None = None
+
+    def add(self, delta: TextDelta | ToolCallStarted | ToolCallDelta) -> Iterator[ResponseStreamEvent]:
+        if isinstance(delta, TextDelta):
+            yield from self._text(delta)
+        elif isinstance(delta, ToolCallStarted):
+            yield from self._close(complete=True)
+            self._call = self._new_call(delta)
+            yield self._emitter.item_added(self._call)
+        elif self._call is not None:
+            if isinstance(self._call, ResponseFunctionToolCall):
+                self._call.arguments += delta.text
+            else:
+                self._call.input += delta.text
+            yield self._emitter.call_delta(self._call, delta.text)
+
+    def close(self, *, complete: bool) -> Iterator[ResponseStreamEvent]:
+        """Close the open item; `complete` False: the turn was cut short, and so was that item."""
+        if self._message is None and self._call is None and not self._emitter.response.output:
+            yield from self._open_message()
+        yield from self._close(complete=complete)
+
+    @property
+    def called_tools(self) -> bool:
+        return any(item.type != "message" for item in self._emitter.response.output)
+
+    def _text(self, delta: TextDelta) -> Iterator[ResponseStreamEvent]:
+        if self._message is None:
+            yield from self._open_message()
+        assert self._message is not None
+        message, part = self._message
+        if self._include_logprobs:
+            part.logprobs = (part.logprobs or []) + [Logprob.model_validate(logprob_data(lp)) for lp in delta.logprobs]
+        part.text += delta.text
+        if delta.text:
+            logprobs = delta.logprobs if self._include_logprobs else []
+            yield self._emitter.text_delta(message, delta.text, logprobs)
+
+    def _open_message(self) -> Iterator[ResponseStreamEvent]:
+        message = ResponseOutputMessage(
+            id=new_id("msg", self._suffix), type="message", role="assistant", status="in_progress", content=[]
+        )
+        self._message = (message, ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[]))
+        yield self._emitter.item_added(message)
+        yield self._emitter.text_part_added(message)
+
+    def _new_call(self, started: ToolCallStarted) -> Call:
+        if started.custom:
+            return ResponseCustomToolCall(
+                id=new_id("ctc", self._suffix), type="custom_tool_call", call_id=new_call_id(), name=started.name,
+                input="",
+            )  # fmt: skip
+        return ResponseFunctionToolCall(
+            id=new_id("fc", self._suffix), type="function_call", call_id=new_call_id(), name=started.name,
+            arguments="", status="in_progress",
+        )  # fmt: skip
+
+    def _close(self, *, complete: bool) -> Iterator[ResponseStreamEvent]:
+        if self._message is not None:
+            message, part = self._message
+            message.status = "completed" if complete else "incomplete"
+            yield self._emitter.text_done(message, part)
+            yield self._emitter.text_part_done(message, part)
+            yield self._emitter.item_done(message)
+            self._message = None
+        if self._call is not None:
+            if isinstance(self._call, ResponseFunctionToolCall):
+                self._call.status = "completed" if complete else "incomplete"
+            yield self._emitter.call_input_done(self._call)
+            yield self._emitter.item_done(self._call)
+            self._call = None

@@ -1,0 +1,252 @@
+"""Function and custom tools, and `tool_choice`: what the model is told about and what the grammar lets it call.
+
+Both APIs parse their own wire shapes (`tools_params` here for Responses, `chat_tools.py` for Chat Completions) into
+the engine's `FunctionTool`/`CustomTool` and a `ToolChoice`; `tool_constraint` then turns them into the one decoding
+constraint, so `tool_choice`, `parallel_tool_calls` and `max_tool_calls` are enforced by the grammar, never by
+prompt wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Tag, TypeAdapter, ValidationError
+
+from homeport.engines import Engine
+from homeport.engines.constraints import (
+    CustomTool,
+    FunctionTool,
+    JsonObject,
+    JsonSchema,
+    LarkGrammar,
+    Regex,
+    ToolCalls,
+)
+from homeport.engines.schema_subset import check_strict_schema
+from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.responses.params import by_type
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+TOOL_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
+
+Tool = FunctionTool | CustomTool
+
+# A strict function without parameters takes none: the empty object, as strict mode writes it.
+_NO_PARAMETERS = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+
+
+class TextInputFormat(BaseModel):
+    model_config = _STRICT
+    type: Literal["text"]
+
+
+class GrammarInputFormat(BaseModel):
+    model_config = _STRICT
+    type: Literal["grammar"]
+    syntax: Literal["lark", "regex"]
+    definition: str
+
+
+def input_grammar(syntax: Literal["lark", "regex"], definition: str) -> LarkGrammar | Regex:
+    return LarkGrammar(definition) if syntax == "lark" else Regex(definition)
+
+
+class _Unsupported(BaseModel):
+    """Fields of OpenAI's tool types that belong to features this server does not have: only defaults pass."""
+
+    model_config = _STRICT
+    defer_loading: Literal[False] | None = None
+    async_: Literal[False] | None = Field(None, alias="async")
+    allowed_callers: list[Literal["direct"]] | None = None
+
+
+class FunctionToolParam(_Unsupported):
+    type: Literal["function"]
+    name: str = Field(pattern=TOOL_NAME)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+    """True unless set false: strict is the default on the Responses API."""
+
+
+class CustomToolParam(_Unsupported):
+    type: Literal["custom"]
+    name: str = Field(pattern=TOOL_NAME)
+    description: str | None = None
+    format: (
+        Annotated[
+            Annotated[TextInputFormat, Tag("TextInputFormat")]
+            | Annotated[GrammarInputFormat, Tag("GrammarInputFormat")],
+            by_type(text="TextInputFormat", grammar="GrammarInputFormat"),
+        ]
+        | None
+    ) = None
+
+
+_TOOL: TypeAdapter[FunctionToolParam | CustomToolParam] = TypeAdapter(
+    Annotated[
+        Annotated[FunctionToolParam, Tag("FunctionToolParam")] | Annotated[CustomToolParam, Tag("CustomToolParam")],
+        by_type(function="FunctionToolParam", custom="CustomToolParam"),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    mode: Literal["none", "auto", "required"]
+    allowed: frozenset[str] | None = None
+    """Names the model may call; None: every tool."""
+
+
+@dataclass(frozen=True)
+class RequestTools:
+    """A request's tools as the engine takes them, and as the response echoes them."""
+
+    tools: list[Tool]
+    echo: list[dict[str, Any]]
+
+
+def tools_params(raw: Sequence[dict[str, Any]] | None, engine: Engine) -> RequestTools:
+    """Responses `tools`: validated, strict schemas checked against the subset, grammars compiled."""
+    tools: list[Tool] = []
+    echo: list[dict[str, Any]] = []
+    for index, entry in enumerate(raw or ()):
+        where = f"tools[{index}]"
+        kind = entry.get("type")
+        if kind not in ("function", "custom"):
+            raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
+        try:
+            param = _TOOL.validate_python(entry)
+        except ValidationError as exc:
+            raise invalid_request_from(exc, prefix=where) from exc
+        if isinstance(param, FunctionToolParam):
+            strict = param.strict is not False
+            tools.append(function_tool(param.name, param.description, param.parameters, strict, where, engine))
+            echo.append(
+                {
+                    "type": "function",
+                    "name": param.name,
+                    "description": param.description,
+                    "parameters": param.parameters,
+                    "strict": strict,
+                }
+            )
+        else:
+            grammar = param.format if isinstance(param.format, GrammarInputFormat) else None
+            tool_grammar = input_grammar(grammar.syntax, grammar.definition) if grammar else None
+            tools.append(custom_tool(param.name, param.description, tool_grammar, f"{where}.format.definition", engine))
+            shown = param.format.model_dump() if param.format else {"type": "text"}
+            echo.append({"type": "custom", "name": param.name, "description": param.description, "format": shown})
+    check_unique_names(tools)
+    return RequestTools(tools, echo)
+
+
+def function_tool(
+    name: str,
+    description: str | None,
+    parameters: dict[str, Any] | None,
+    strict: bool,
+    where: str,
+    engine: Engine,
+) -> FunctionTool:
+    """A function tool; a strict one's schema must lie in the Structured Outputs subset, and any schema must compile."""
+    if strict:
+        parameters = parameters if parameters is not None else _NO_PARAMETERS
+        check_strict_schema(parameters, param=f"{where}.parameters")
+    engine.check_constraint(JsonSchema(parameters or {"type": "object"}, strict=strict), param=f"{where}.parameters")
+    return FunctionTool(name, parameters, strict=strict, description=description)
+
+
+def custom_tool(
+    name: str, description: str | None, grammar: LarkGrammar | Regex | None, param: str, engine: Engine
+) -> CustomTool:
+    if grammar is not None:
+        engine.check_constraint(grammar, param=param)
+    return CustomTool(name, grammar, description=description)
+
+
+def check_unique_names(tools: Sequence[Tool]) -> None:
+    seen: set[str] = set()
+    for index, tool in enumerate(tools):
+        if tool.name in seen:
+            raise InvalidRequest(f"Duplicate tool name '{tool.name}' in 'tools'.", param=f"tools[{index}].name")
+        seen.add(tool.name)
+
+
+def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool]) -> ToolChoice:
+    """Responses `tool_choice`: a mode, a named function or custom tool, or `allowed_tools`."""
+    if raw is None or isinstance(raw, str):
+        return tool_mode(raw or "auto", tools)
+    kind = raw.get("type")
+    if kind in ("function", "custom"):
+        only_keys(raw, {"type", "name"}, "tool_choice")
+        return ToolChoice("required", frozenset({named_tool(raw.get("name"), kind, tools, "tool_choice.name")}))
+    if kind == "allowed_tools":
+        only_keys(raw, {"type", "mode", "tools"}, "tool_choice")
+        mode = raw.get("mode")
+        if mode not in ("auto", "required"):
+            raise InvalidRequest(
+                "Invalid value for 'tool_choice.mode': expected 'auto' or 'required'.", param="tool_choice.mode"
+            )
+        listed = raw.get("tools")
+        if not isinstance(listed, list) or not listed:
+            raise InvalidRequest("'tool_choice.tools' must list at least one tool.", param="tool_choice.tools")
+        names = set()
+        for index, entry in enumerate(listed):
+            where = f"tool_choice.tools[{index}]"
+            if not isinstance(entry, dict) or entry.get("type") not in ("function", "custom"):
+                raise InvalidRequest("Allowed tools must be of type 'function' or 'custom'.", param=f"{where}.type")
+            only_keys(entry, {"type", "name"}, where)
+            names.add(named_tool(entry.get("name"), entry["type"], tools, f"{where}.name"))
+        return ToolChoice(mode, frozenset(names))
+    raise InvalidRequest(f"Tool choice of type '{kind}' is not supported by this server yet.", param="tool_choice.type")
+
+
+def tool_mode(mode: str, tools: Sequence[Tool]) -> ToolChoice:
+    if mode not in ("none", "auto", "required"):
+        raise InvalidRequest(
+            f"Invalid value for 'tool_choice': {mode!r}; expected 'none', 'auto' or 'required'.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    if mode == "required" and not tools:
+        raise InvalidRequest("Tool choice 'required' needs at least one tool in 'tools'.", param="tool_choice")
+    return ToolChoice(mode)  # type: ignore[arg-type]
+
+
+def named_tool(name: Any, kind: str, tools: Sequence[Tool], param: str) -> str:
+    wanted = FunctionTool if kind == "function" else CustomTool
+    if not any(isinstance(tool, wanted) and tool.name == name for tool in tools):
+        raise InvalidRequest(f"Tool choice '{name}' of type '{kind}' is not one of the 'tools'.", param=param)
+    return str(name)
+
+
+def only_keys(raw: dict[str, Any], keys: set[str], where: str) -> None:
+    for key in raw:
+        if key not in keys:
+            raise InvalidRequest(f"Unknown parameter: '{where}.{key}'.", param=f"{where}.{key}")
+
+
+def tool_constraint(
+    tools: Sequence[Tool],
+    choice: ToolChoice,
+    *,
+    parallel: bool,
+    max_calls: int | None,
+    text: JsonSchema | JsonObject | None,
+    engine: Engine,
+) -> ToolCalls | None:
+    """The grammar's view of the tools: only the allowed ones, at least one call when required, at most one when
+    calls may not run in parallel. None when the model may not call any tool."""
+    if choice.mode == "none" or not tools:
+        return None
+    allowed = [tool for tool in tools if choice.allowed is None or tool.name in choice.allowed]
+    limit = 1 if not parallel else max_calls
+    if max_calls is not None and limit is not None:
+        limit = min(limit, max_calls)
+    required = choice.mode == "required"
+    constraint = ToolCalls(allowed, required=required, max_calls=limit, text=None if required else text)
+    engine.check_constraint(constraint, param="tools")
+    return constraint
