@@ -62,7 +62,8 @@ class Server:
                 "--data-dir",
                 str(self.data_dir),
             ],
-            env={**os.environ, "HOMEPORT_THREADS": "2", **self.env},
+            # Unbuffered: the log (uvicorn writes its access lines to stdout) reads as it happens.
+            env={**os.environ, "HOMEPORT_THREADS": "2", "PYTHONUNBUFFERED": "1", **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -188,3 +188,15 @@ def test_strict_schemas_outside_the_subset_are_400(client: OpenAI, schema: dict[
             response_format=_json_schema(schema, strict=True),
         )
     assert caught.value.body["param"] == param  # type: ignore[index]
+
+
+def test_the_schema_description_is_read_by_the_model(client: OpenAI) -> None:
+    counts = []
+    for extra in ({}, {"description": "The next event in the user's calendar."}):
+        spec = {"type": "json_schema", "json_schema": {"name": "event", "schema": EVENT_SCHEMA, **extra}}
+        completion = client.chat.completions.create(
+            model="gpt-4o", messages=EVENT_MESSAGES, response_format=spec, max_tokens=1  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert completion.usage is not None
+        counts.append(completion.usage.prompt_tokens)
+    assert counts[1] > counts[0] + 5

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import openai
+import pytest
 from openai import AsyncOpenAI, OpenAI
+from tests.conftest import Server
+
+STORY = "Write a very long story about the sea, with many chapters."
 
 
 async def test_simultaneous_requests_are_all_answered(async_client: AsyncOpenAI) -> None:
@@ -32,3 +38,19 @@ async def test_reads_are_served_while_a_generation_runs(client: OpenAI, async_cl
     # The 20 reads above finished while the 400-token generation was still producing deltas.
     assert (await anext(events)).type == "response.output_text.delta"
     await stream.close()
+
+
+def test_a_client_that_gives_up_stops_a_non_streaming_generation(server: Server, client: OpenAI) -> None:
+    impatient = server.client(timeout=1.0, max_retries=0)
+    with pytest.raises(openai.APITimeoutError):
+        impatient.responses.create(model="gpt-4o", input=STORY, max_output_tokens=900, temperature=0)
+    with pytest.raises(openai.APITimeoutError):
+        impatient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": STORY}], max_tokens=900)
+    deadline = time.monotonic() + 10
+    while server.log().count("client went away") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.log().count("client went away") == 2, "each abandoned request was stopped, not run to its end"
+    assert client.responses.create(model="gpt-4o", input="Hi", max_output_tokens=16).status in (
+        "completed",
+        "incomplete",
+    )

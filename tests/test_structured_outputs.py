@@ -131,3 +131,12 @@ def test_strict_schemas_outside_the_subset_are_400(client: OpenAI, schema: dict,
             text={"format": {"type": "json_schema", "name": "x", "strict": True, "schema": schema}},
         )
     assert caught.value.body["param"].startswith(param)  # type: ignore[index]
+
+
+def test_the_format_description_is_read_by_the_model(client: OpenAI) -> None:
+    schema = CalendarEvent.model_json_schema() | {"additionalProperties": False}
+    counts = []
+    for extra in ({}, {"description": "The next event in the user's calendar."}):
+        text = {"format": {"type": "json_schema", "name": "event", "schema": schema, **extra}}
+        counts.append(client.responses.input_tokens.count(model="gpt-4o", input=EVENT_INPUT, text=text).input_tokens)  # type: ignore[arg-type]
+    assert counts[1] > counts[0] + 5

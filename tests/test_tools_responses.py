@@ -135,8 +135,9 @@ def test_tool_choice_auto_gives_text_or_valid_calls(client: OpenAI) -> None:
         response = client.responses.create(model=SMALL, input=prompt, tools=[WEATHER, TIME], max_output_tokens=80)  # type: ignore[list-item]
         for item in response.output:
             if isinstance(item, ResponseFunctionToolCall):
-                schema = WEATHER_PARAMETERS if item.name == "get_weather" else TIME["parameters"]
-                jsonschema.validate(json.loads(item.arguments), schema)  # type: ignore[arg-type]
+                if item.status == "completed":  # one cut off by max_output_tokens is not whole JSON
+                    schema = WEATHER_PARAMETERS if item.name == "get_weather" else TIME["parameters"]
+                    jsonschema.validate(json.loads(item.arguments), schema)  # type: ignore[arg-type]
             else:
                 assert isinstance(item, ResponseOutputMessage)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
+from homeport.api.disconnect import unless_disconnected
 from homeport.api.pagination import AscendingPage
 from homeport.api.sse import event_stream, sse_data_frames
 from homeport.responses import (
@@ -33,7 +34,8 @@ async def create_chat_completion(request: Request, project: str = Depends(projec
     prepared = service.prepare(params, project)
     if params.stream:
         return event_stream(sse_data_frames(service.run(prepared)))
-    return JSONResponse(wire(await service.create(prepared)))
+    answer = await unless_disconnected(request, service.create(prepared))
+    return answer if isinstance(answer, Response) else JSONResponse(wire(answer))
 
 
 @router.get("/chat/completions")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
+from homeport.api.disconnect import unless_disconnected
 from homeport.api.includes import includes
 from homeport.api.pagination import Page
 from homeport.api.sse import event_stream, sse_frames
@@ -48,7 +49,8 @@ async def create_response(request: Request, project: str = Depends(project)) -> 
     if params.stream:
         prepared = await service.prepare(params, project)
         return event_stream(sse_frames(service.run(prepared)))
-    return JSONResponse(wire(await service.create(params, project)))
+    answer = await unless_disconnected(request, service.create(params, project))
+    return answer if isinstance(answer, Response) else JSONResponse(wire(answer))
 
 
 @router.post("/responses/input_tokens")

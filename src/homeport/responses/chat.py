@@ -22,13 +22,13 @@ from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_completion_id
 from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
 from homeport.responses.chat_messages import chat_messages
-from homeport.responses.chat_params import CreateChatCompletionParams, reject_unsupported
-from homeport.responses.chat_tools import chat_tool_choice, chat_tools
+from homeport.responses.chat_params import CreateChatCompletionParams, ResponseFormatJsonSchema, reject_unsupported
+from homeport.responses.chat_tool_params import chat_tool_choice, chat_tools
 from homeport.responses.choices import ChoiceEnd, run_choice
 from homeport.responses.context import ensure_fits
 from homeport.responses.events import wire
-from homeport.responses.formats import response_format_constraint
-from homeport.responses.tools import tool_constraint
+from homeport.responses.formats import format_hint, response_format_constraint, with_system_hint
+from homeport.responses.tool_params import tool_constraint
 from homeport.store import ChatCompletionRepository, StoredChatCompletion
 
 
@@ -57,6 +57,9 @@ class ChatCompletionService:
         engine = self._catalog.resolve(params.model)
         completion_id = new_completion_id("chatcmpl")
         messages, stored = chat_messages(params.messages, completion_id)
+        described = params.response_format
+        if isinstance(described, ResponseFormatJsonSchema):
+            messages = with_system_hint(messages, format_hint(described.json_schema.description))
         tools = chat_tools(params.tools, engine)
         choice = chat_tool_choice(params.tool_choice, tools)
         told = tools if choice.mode != "none" else []  # not told, the model does not try to call

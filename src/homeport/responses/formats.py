@@ -73,6 +73,20 @@ def text_constraint(text: TextConfig | None, engine: Engine, messages: Sequence[
     return None
 
 
+def format_hint(description: str | None) -> str | None:
+    """A `json_schema` format's `description`, which OpenAI documents as read by the model, as the model reads it."""
+    return f"Your answer is a JSON value for this purpose: {description}" if description else None
+
+
+def with_system_hint(messages: Sequence[ChatMessage], hint: str | None) -> list[ChatMessage]:
+    """`messages` with `hint` at the end of the leading system message (one is added when there is none)."""
+    if hint is None:
+        return list(messages)
+    if messages and messages[0].role == "system":
+        return [ChatMessage("system", f"{messages[0].content}\n\n{hint}"), *messages[1:]]
+    return [ChatMessage("system", hint), *messages]
+
+
 def response_format_constraint(
     response_format: ResponseFormat | None, engine: Engine, messages: Sequence[ChatMessage]
 ) -> Constraint | None:

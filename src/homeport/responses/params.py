@@ -130,46 +130,39 @@ ToolOutputPart = Annotated[
 _ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 
-class FunctionCallItem(BaseModel):
+class _ToolItem(BaseModel):
+    """What every tool call and tool output item has besides its own content: the call it belongs to."""
+
+    model_config = _STRICT
+    call_id: str = Field(min_length=1)
+    id: str | None = None
+    status: _ItemStatus | None = None
+
+
+class FunctionCallItem(_ToolItem):
     """A function call the model made, replayed as input (as `response.output` hands it back)."""
 
-    model_config = _STRICT
     type: Literal["function_call"]
-    call_id: str = Field(min_length=1)
     name: str
     arguments: str
-    id: str | None = None
-    status: _ItemStatus | None = None
 
 
-class CustomToolCallItem(BaseModel):
-    model_config = _STRICT
+class CustomToolCallItem(_ToolItem):
     type: Literal["custom_tool_call"]
-    call_id: str = Field(min_length=1)
     name: str
     input: str
-    id: str | None = None
-    status: _ItemStatus | None = None
 
 
-class FunctionCallOutputItem(BaseModel):
+class FunctionCallOutputItem(_ToolItem):
     """What the client's code returned for a call; `call_id` names the call."""
 
-    model_config = _STRICT
     type: Literal["function_call_output"]
-    call_id: str = Field(min_length=1)
     output: str | list[ToolOutputPart]
-    id: str | None = None
-    status: _ItemStatus | None = None
 
 
-class CustomToolCallOutputItem(BaseModel):
-    model_config = _STRICT
+class CustomToolCallOutputItem(_ToolItem):
     type: Literal["custom_tool_call_output"]
-    call_id: str = Field(min_length=1)
     output: str | list[ToolOutputPart]
-    id: str | None = None
-    status: _ItemStatus | None = None
 
 
 class TextFormat(BaseModel):

@@ -22,12 +22,12 @@ from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
 from homeport.responses.conversations import ConversationService
 from homeport.responses.events import EventEmitter, wire
-from homeport.responses.formats import format_echo, text_constraint
+from homeport.responses.formats import format_echo, format_hint, text_constraint
 from homeport.responses.items import Item, check_outputs_answer_calls, parse_input
-from homeport.responses.params import CreateResponseParams, reject_unsupported
+from homeport.responses.params import CreateResponseParams, JsonSchemaFormat, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
-from homeport.responses.tools import Tool, responses_tool_choice, tool_constraint, tools_params
+from homeport.responses.tool_params import Tool, responses_tool_choice, tool_constraint, tools_params
 from homeport.store import ResponseRepository, StoredResponse
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -88,9 +88,11 @@ class ResponseService:
             prompt=prompt,
             tools=tools.echo,
         )
+        described = params.text.format if params.text else None
+        hint = format_hint(described.description if isinstance(described, JsonSchemaFormat) else None)
         messages = model_messages(
             engine,
-            instructions=instructions,
+            instructions="\n\n".join(text for text in (instructions, hint) if text) or None,
             verbosity=params.text.verbosity if params.text else None,
             items=earlier + input_items,
             truncation=response.truncation or "disabled",

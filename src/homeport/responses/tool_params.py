@@ -1,9 +1,10 @@
-"""Function and custom tools, and `tool_choice`: what the model is told about and what the grammar lets it call.
+"""Client-owned tools (function and custom) and `tool_choice`: what the model is told about and what the grammar
+lets it call. Server-owned tools (file_search, code_interpreter, MCP) will be the `tools/` package's.
 
-Both APIs parse their own wire shapes (`tools_params` here for Responses, `chat_tools.py` for Chat Completions) into
-the engine's `FunctionTool`/`CustomTool` and a `ToolChoice`; `tool_constraint` then turns them into the one decoding
-constraint, so `tool_choice`, `parallel_tool_calls` and `max_tool_calls` are enforced by the grammar, never by
-prompt wording.
+Both APIs parse their own wire shapes (`tools_params` here for Responses, `chat_tool_params.py` for Chat
+Completions) into the engine's `FunctionTool`/`CustomTool` and a `ToolChoice`; `tool_constraint` then turns them into
+the one decoding constraint, so `tool_choice`, `parallel_tool_calls` and `max_tool_calls` are enforced by the grammar,
+never by prompt wording.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Chat Completions `tools` and `tool_choice`, in their nested wire shape (`{"type": "function", "function": {...}}`),
-parsed into the same tools and `ToolChoice` the Responses API uses (`tools.py`).
+parsed into the same tools and `ToolChoice` the Responses API uses (`tool_params.py`).
 
 Function tools are not strict unless they say so, as on OpenAI's Chat Completions. The deprecated `functions` and
 `function_call` fields are refused with a pointer to `tools`.
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, Tag, TypeAdapter, ValidationE
 from homeport.engines import Engine
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
-from homeport.responses.tools import (
+from homeport.responses.tool_params import (
     TOOL_NAME,
     TextInputFormat,
     Tool,
