@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
+import llama_cpp
 import pytest
 from openai import AsyncOpenAI, OpenAI
+
+from homeport.engines import SMALL_MODEL, resolve_model
+from homeport.engines.constraints import Grammars
 
 SMALL = "smollm2-135m-instruct"
 DEFAULT = "qwen2.5-coder-0.5b-instruct"
@@ -139,3 +143,17 @@ def default_client(default_server: Server) -> OpenAI:
 @pytest.fixture
 def async_client(server: Server) -> AsyncOpenAI:
     return server.async_client()
+
+
+@pytest.fixture(scope="session")
+def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[llama_cpp.Llama]:
+    """The small packaged model in-process, for tests of the constraint engine below the server."""
+    path = resolve_model(SMALL_MODEL, tmp_path_factory.mktemp("models")).path
+    model = llama_cpp.Llama(model_path=str(path), n_ctx=1024, n_threads=1, n_threads_batch=1, verbose=False)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="session")
+def grammars(llm: llama_cpp.Llama) -> Grammars:
+    return Grammars(llm)

@@ -16,7 +16,7 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from homeport.engines import DEFAULT_MODEL, SMALL_MODEL, resolve_model
+from homeport.engines import DEFAULT_MODEL, resolve_model
 from homeport.engines.base import TextDelta, ToolCall, ToolCallDelta, ToolCallStarted
 from homeport.engines.constraints import (
     Constraint,
@@ -46,19 +46,6 @@ WEATHER = FunctionTool(
     strict_object(location={"type": "string"}, unit={"type": "string", "enum": ["celsius", "fahrenheit"]}),
 )
 TIME = FunctionTool("get_time", strict_object(timezone={"type": "string"}))
-
-
-@pytest.fixture(scope="module")
-def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[llama_cpp.Llama]:
-    path = resolve_model(SMALL_MODEL, tmp_path_factory.mktemp("models")).path
-    model = llama_cpp.Llama(model_path=str(path), n_ctx=1024, n_threads=1, n_threads_batch=1, verbose=False)
-    yield model
-    model.close()
-
-
-@pytest.fixture(scope="module")
-def grammars(llm: llama_cpp.Llama) -> Grammars:
-    return Grammars(llm)
 
 
 def chat(llm: llama_cpp.Llama, user: str, system: str = "You are a helpful assistant.") -> list[int]:

@@ -9,13 +9,10 @@ import copy
 import itertools
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import llama_cpp
 import pytest
 
-from homeport.engines import SMALL_MODEL, resolve_model
 from homeport.engines.constraints import Constraint, FunctionTool, Grammars, JsonSchema, ToolCalls
 from homeport.engines.date_formats import DATE, DATE_TIME, TIME, with_date_patterns
 
@@ -179,14 +176,6 @@ def test_the_input_is_not_changed_and_key_order_is_kept() -> None:
 
 
 # --- Every place a schema is compiled ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def grammars(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Grammars]:
-    path = resolve_model(SMALL_MODEL, tmp_path_factory.mktemp("models")).path
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_threads=1, n_threads_batch=1, verbose=False)
-    yield Grammars(llm)
-    llm.close()
 
 
 def accepts(grammars: Grammars, constraint: Constraint, answer: str) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -22,7 +21,6 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from homeport.engines import SMALL_MODEL, resolve_model
 from homeport.engines.constraints import GrammarLogitsProcessor, Grammars, JsonSchema
 from homeport.engines.schema_subset import check_strict_schema
 
@@ -36,19 +34,6 @@ USER = "Give one short example."
 SETTINGS = settings(deadline=None, derandomize=True, phases=(Phase.explicit, Phase.generate))
 
 # --- What a model writes, and how it is checked -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[llama_cpp.Llama]:
-    path = resolve_model(SMALL_MODEL, tmp_path_factory.mktemp("models")).path
-    model = llama_cpp.Llama(model_path=str(path), n_ctx=1024, n_threads=1, n_threads_batch=1, verbose=False)
-    yield model
-    model.close()
-
-
-@pytest.fixture(scope="module")
-def grammars(llm: llama_cpp.Llama) -> Grammars:
-    return Grammars(llm)
 
 
 def chat(llm: llama_cpp.Llama, user: str) -> list[int]:
