@@ -130,3 +130,27 @@ def test_function_calling_weather_round_trip(default_client: OpenAI) -> None:
     )  # fmt: skip
     assert response_2.status in ("completed", "incomplete") and response_2.output[0].type == "message"
     assert response_2.output_text
+
+
+def test_parallel_function_calls(default_client: OpenAI) -> None:
+    weather = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Get current temperature for a given location.",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+            "additionalProperties": False,
+        },
+    }
+    question = "What is the weather like in Paris and in London today?"
+    response = default_client.responses.create(
+        model="gpt-4.1", input=question, tools=[weather], temperature=0, max_output_tokens=200  # type: ignore[list-item]
+    )  # fmt: skip
+    locations = [json.loads(item.arguments)["location"] for item in response.output if item.type == "function_call"]
+    assert len(locations) == 2 and "Paris" in locations[0] and "London" in locations[1], locations
+    single = default_client.responses.create(
+        model="gpt-4.1", input=question, tools=[weather], temperature=0, parallel_tool_calls=False  # type: ignore[list-item]
+    )  # fmt: skip
+    assert [item.type for item in single.output] == ["function_call"]

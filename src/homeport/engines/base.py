@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from homeport.engines.constraints import Constraint, CustomTool, FunctionTool
+    from homeport.engines.constraints import Constraint, Tool
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -69,7 +69,7 @@ class GenerateRequest:
     messages: Sequence[ChatMessage] = ()
     sampling: Sampling = field(default_factory=Sampling)
     prompt: str | None = None
-    tools: Sequence[FunctionTool | CustomTool] = ()
+    tools: Sequence[Tool] = ()
     """Tools the model is told about (with chat messages only). What it may call is `sampling.constraint`'s
     `ToolCalls`, which may be fewer."""
 
@@ -149,7 +149,7 @@ class Engine(Protocol):
     """Token ids run from 0 to vocab_size - 1 (what `Sampling.logit_bias` may name)."""
     accepts_images: bool
 
-    def count_tokens(self, messages: Sequence[ChatMessage], tools: Sequence[FunctionTool | CustomTool] = ()) -> int:
+    def count_tokens(self, messages: Sequence[ChatMessage], tools: Sequence[Tool] = ()) -> int:
         """Prompt tokens these messages (and the tools the model is told about) take once the chat template is
         applied."""
         ...

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from homeport.engines.base import ChatMessage
-from homeport.engines.constraints import CustomTool, FunctionTool, LarkGrammar
+from homeport.engines.constraints import FunctionTool, LarkGrammar, Tool
 from homeport.engines.tool_format import (
     CLOSE,
     OPEN,
@@ -22,8 +22,6 @@ from homeport.engines.tool_format import (
     TOOL_CALL_INSTRUCTIONS,
     write_tool_calls,
 )
-
-Tool = FunctionTool | CustomTool
 
 
 def has_tool_syntax(template: str) -> bool:

@@ -89,12 +89,16 @@ class CustomTool:
     """For the prompt only; the grammar does not depend on it."""
 
 
+Tool = FunctionTool | CustomTool
+"""A tool the model may be told about and call."""
+
+
 @dataclass(frozen=True)
 class ToolCalls:
     """Free text or tool calls. Only `tools` may be called: pass the allowed subset (tool_choice allowed_tools, or
     the one named tool) here even when the prompt lists more."""
 
-    tools: Sequence[FunctionTool | CustomTool]
+    tools: Sequence[Tool]
     required: bool = False
     """True: at least one call and no text (tool_choice `required` or a named tool)."""
     max_calls: int | None = None

@@ -35,8 +35,8 @@ from homeport.engines.base import (
     TopLogprob,
     Usage,
 )
-from homeport.engines.chat_template import Tool, has_tool_syntax, template_inputs
-from homeport.engines.constraints import Constraint, GrammarLogitsProcessor, Grammars, ToolCalls
+from homeport.engines.chat_template import has_tool_syntax, template_inputs
+from homeport.engines.constraints import Constraint, GrammarLogitsProcessor, Grammars, Tool, ToolCalls
 from homeport.engines.packaged import ModelFile
 from homeport.engines.streaming import DeltaAssembler
 from homeport.engines.tool_reader import ToolCallReader

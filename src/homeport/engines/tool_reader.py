@@ -170,8 +170,8 @@ def _held(text: str, tag: str) -> int:
 def _held_text(text: str) -> int:
     """Text's tail that waits for more: a possible start of the opening tag and the whitespace before it, which
     is dropped if a call follows."""
-    tag = _held(text, OPEN)
-    return tag + len(text[: len(text) - tag]) - len(text[: len(text) - tag].rstrip())
+    before = text[: len(text) - _held(text, OPEN)]
+    return len(text) - len(before.rstrip())
 
 
 def parse_tool_calls(answer: str) -> tuple[str, list[ToolCall]]:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
-from homeport.engines.constraints import CustomTool, JsonObject, JsonSchema
+from homeport.engines.constraints import CustomTool
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_completion_id
 from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
@@ -68,9 +68,8 @@ class ChatCompletionService:
             vocab_size=engine.vocab_size, max_tokens=params.output_limit, top_logprobs=params.alternatives
         )
         text = response_format_constraint(params.response_format, engine, messages)
-        json_text = text if isinstance(text, JsonSchema | JsonObject) else None
         parallel = params.parallel_tool_calls is not False
-        calls = tool_constraint(told, choice, parallel=parallel, max_calls=None, text=json_text, engine=engine)
+        calls = tool_constraint(told, choice, parallel=parallel, max_calls=None, text=text, engine=engine)
         if params.stream and calls and any(isinstance(tool, CustomTool) for tool in calls.tools):
             raise InvalidRequest(
                 "Custom tool calls cannot be streamed on Chat Completions (its chunks have no place for them); "

@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Tag, TypeAdapter, ValidationError
 
 from homeport.engines import Engine
+from homeport.engines.constraints import Tool
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
 from homeport.responses.tool_params import (
     TOOL_NAME,
     TextInputFormat,
-    Tool,
     ToolChoice,
     check_unique_names,
     custom_tool,

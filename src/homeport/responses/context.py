@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from homeport.engines.base import ChatMessage, Engine
-from homeport.engines.chat_template import Tool
+from homeport.engines.constraints import Tool
 from homeport.errors import ContextLengthExceeded, NotFound
 from homeport.responses.items import Item, chat_turns
 from homeport.store import ResponseRepository

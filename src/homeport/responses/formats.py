@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeport.engines import ChatMessage, Engine, JsonObject, JsonSchema
-from homeport.engines.constraints import Constraint
 from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest
 from homeport.responses.chat_params import ResponseFormat, ResponseFormatJsonObject, ResponseFormatJsonSchema
@@ -43,10 +42,10 @@ def json_constraint(
     *,
     schema: dict[str, Any] | None,
     strict: bool = False,
-) -> Constraint:
+) -> JsonSchema | JsonObject:
     """The constraint for a JSON format (`schema` for json_schema, None for json_object), compiled once now so a bad
     schema is a 400 before streaming."""
-    constraint: Constraint
+    constraint: JsonSchema | JsonObject
     if schema is not None:
         if strict:
             check_strict_schema(schema, param=place.schema)
@@ -63,7 +62,9 @@ def json_constraint(
     return constraint
 
 
-def text_constraint(text: TextConfig | None, engine: Engine, messages: Sequence[ChatMessage]) -> Constraint | None:
+def text_constraint(
+    text: TextConfig | None, engine: Engine, messages: Sequence[ChatMessage]
+) -> JsonSchema | JsonObject | None:
     """The constraint for a Responses request's `text.format`; None for plain text."""
     chosen = text.format if text else None
     if isinstance(chosen, JsonSchemaFormat):
@@ -89,7 +90,7 @@ def with_system_hint(messages: Sequence[ChatMessage], hint: str | None) -> list[
 
 def response_format_constraint(
     response_format: ResponseFormat | None, engine: Engine, messages: Sequence[ChatMessage]
-) -> Constraint | None:
+) -> JsonSchema | JsonObject | None:
     """The constraint for a chat completion's `response_format`; None for plain text."""
     if isinstance(response_format, ResponseFormatJsonSchema):
         spec = response_format.json_schema

@@ -114,7 +114,8 @@ def _stored_tool_item(kind: str, entry: dict[str, Any], param: str, *, accepts_i
             raise InvalidRequest("The served model cannot see images; 'input_image' is not accepted.", param=where)
         if part["type"] == "input_file":
             raise InvalidRequest("'input_file' content is not supported yet.", param=where)
-    return {**item, "id": item.get("id") or new_id(prefix, suffix), "status": "completed"}
+    # A replayed item keeps its id and status (a call cut short stays `incomplete`); a new one is complete.
+    return {**item, "id": item.get("id") or new_id(prefix, suffix), "status": item.get("status") or "completed"}
 
 
 def check_outputs_answer_calls(earlier: Sequence[Item], items: Sequence[Item], param: str = "input") -> None:

@@ -53,10 +53,6 @@ class OutputBuilder:
             yield from self._open_message()
         yield from self._close(complete=complete)
 
-    @property
-    def called_tools(self) -> bool:
-        return any(item.type != "message" for item in self._emitter.response.output)
-
     def _text(self, delta: TextDelta) -> Iterator[ResponseStreamEvent]:
         if self._message is None:
             yield from self._open_message()

@@ -16,7 +16,7 @@ import anyio
 from openai.types.responses import Response, ResponseStreamEvent
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
-from homeport.engines.constraints import Constraint, JsonObject, JsonSchema
+from homeport.engines.constraints import Constraint, Tool
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
@@ -27,7 +27,7 @@ from homeport.responses.items import Item, check_outputs_answer_calls, parse_inp
 from homeport.responses.params import CreateResponseParams, JsonSchemaFormat, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
-from homeport.responses.tool_params import Tool, responses_tool_choice, tool_constraint, tools_params
+from homeport.responses.tool_params import responses_tool_choice, tool_constraint, tools_params
 from homeport.store import ResponseRepository, StoredResponse
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -104,7 +104,7 @@ class ResponseService:
             choice,
             parallel=params.parallel_tool_calls is not False,
             max_calls=params.max_tool_calls,
-            text=text if isinstance(text, JsonSchema | JsonObject) else None,
+            text=text,
             engine=engine,
         )
         include = set(params.include or ())

@@ -23,6 +23,7 @@ from homeport.engines.constraints import (
     JsonSchema,
     LarkGrammar,
     Regex,
+    Tool,
     ToolCalls,
 )
 from homeport.engines.schema_subset import check_strict_schema
@@ -31,8 +32,6 @@ from homeport.responses.params import by_type
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 TOOL_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
-
-Tool = FunctionTool | CustomTool
 
 # A strict function without parameters takes none: the empty object, as strict mode writes it.
 _NO_PARAMETERS = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
