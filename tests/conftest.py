@@ -26,8 +26,12 @@ from homeport.engines.constraints import Grammars
 
 SMALL = "smollm2-135m-instruct"
 DEFAULT = "qwen2.5-coder-0.5b-instruct"
-# A small context window makes overflow cheap to reach; a 1 MiB body limit makes 413 cheap to test.
-SMALL_ENV = {"HOMEPORT_CONTEXT_SIZE": "1024", "HOMEPORT_MAX_REQUEST_BYTES": str(2**20)}
+# A small context window makes overflow cheap to reach; 1 MiB body and 8 MiB file limits make 413 cheap to test.
+SMALL_ENV = {
+    "HOMEPORT_CONTEXT_SIZE": "1024",
+    "HOMEPORT_MAX_REQUEST_BYTES": str(2**20),
+    "HOMEPORT_MAX_FILE_BYTES": str(8 * 2**20),
+}
 
 
 def free_port() -> int:

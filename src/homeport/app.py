@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from homeport.api import KeyRing, install_errors, router
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
+from homeport.files.blobs import BlobStore
+from homeport.files.service import FileService
 from homeport.responses import (
     ChatCompletionService,
     CompletionService,
@@ -18,7 +20,13 @@ from homeport.responses import (
     PromptLibrary,
     ResponseService,
 )
-from homeport.store import ChatCompletionRepository, ConversationRepository, Database, ResponseRepository
+from homeport.store import (
+    ChatCompletionRepository,
+    ConversationRepository,
+    Database,
+    FileRepository,
+    ResponseRepository,
+)
 
 log = logging.getLogger("homeport")
 
@@ -40,6 +48,9 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations, prompts)
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database))
         app.state.completions = CompletionService(catalog)
+        app.state.files = FileService(
+            FileRepository(database), BlobStore(settings.data_dir / "files"), max_bytes=settings.max_file_bytes
+        )
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield

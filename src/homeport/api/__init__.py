@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from homeport.api import chat, completions, conversations, errors, models, responses
+from homeport.api import chat, completions, conversations, errors, files, models, responses
 from homeport.api.auth import KeyRing
 
 __all__ = ["KeyRing", "install_errors", "router"]
@@ -13,5 +13,6 @@ router.include_router(responses.router)
 router.include_router(conversations.router)
 router.include_router(chat.router)
 router.include_router(completions.router)
+router.include_router(files.router)
 
 install_errors = errors.install

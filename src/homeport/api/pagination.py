@@ -64,3 +64,15 @@ class AscendingPage(Page):
         order: Literal["asc", "desc"] = Query("asc"),
     ) -> None:
         super().__init__(after=after, before=None, limit=limit, order=order)
+
+
+class FilePage(Page):
+    """The query of `GET /v1/files`: up to 10,000 per page (the default), newest first, no `before`."""
+
+    def __init__(
+        self,
+        after: str | None = Query(None),
+        limit: int = Query(10000, ge=1, le=10000),
+        order: Literal["asc", "desc"] = Query("desc"),
+    ) -> None:
+        super().__init__(after=after, before=None, limit=limit, order=order)

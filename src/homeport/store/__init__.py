@@ -3,6 +3,7 @@
 from homeport.store.chat_completions import ChatCompletionPage, ChatCompletionRepository, StoredChatCompletion
 from homeport.store.conversations import ConversationRepository, StoredConversation
 from homeport.store.database import Database
+from homeport.store.files import FileRepository, StoredFile, StoredPart, StoredUpload
 from homeport.store.responses import ResponseRepository, StoredResponse
 
 __all__ = [
@@ -10,8 +11,12 @@ __all__ = [
     "ChatCompletionRepository",
     "ConversationRepository",
     "Database",
+    "FileRepository",
     "ResponseRepository",
     "StoredChatCompletion",
     "StoredConversation",
+    "StoredFile",
+    "StoredPart",
     "StoredResponse",
+    "StoredUpload",
 ]

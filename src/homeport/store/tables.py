@@ -88,3 +88,106 @@ class ChatCompletionMetadataRow(Base):
     value: Mapped[str] = mapped_column(String(512))
 
     __table_args__ = (Index("ix_chat_completion_metadata_pair", "key", "value"),)
+
+
+class FileRow(Base):
+    """An uploaded file's metadata; its bytes live on disk under the data directory (`files.BlobStore`)."""
+
+    __tablename__ = "files"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(512))
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_files_id"),
+        Index("ix_files_project_position", "project", "position"),
+    )
+
+
+class UploadRow(Base):
+    """A multi-part upload in progress; its parts are files on disk until `complete` joins them."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(512))
+    purpose: Mapped[str] = mapped_column(String(32))
+    mime_type: Mapped[str] = mapped_column(String(256))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    file_expires_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class UploadPartRow(Base):
+    __tablename__ = "upload_parts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upload_id: Mapped[str] = mapped_column(String(64), ForeignKey("uploads.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_upload_parts_upload", "upload_id"),)
+
+
+class VectorStoreRow(Base):
+    """A vector store; its file counts and usage are computed from its files, never stored twice."""
+
+    __tablename__ = "vector_stores"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON)
+    expires_after_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_active_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_vector_stores_id"),
+        Index("ix_vector_stores_project_position", "project", "position"),
+    )
+
+
+class VectorStoreFileRow(Base):
+    """A file attached to a vector store: its ingestion state, attributes and chunking."""
+
+    __tablename__ = "vector_store_files"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    last_error: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    max_chunk_size_tokens: Mapped[int] = mapped_column(Integer)
+    chunk_overlap_tokens: Mapped[int] = mapped_column(Integer)
+    usage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("vector_store_id", "file_id", name="uq_vector_store_files_pair"),
+        Index("ix_vector_store_files_status", "status"),
+        Index("ix_vector_store_files_batch", "batch_id"),
+    )
+
+
+class VectorStoreFileBatchRow(Base):
+    __tablename__ = "vector_store_file_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)

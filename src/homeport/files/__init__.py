@@ -1,0 +1,1 @@
+"""Files and multi-part uploads: bytes on disk, metadata in the store."""
