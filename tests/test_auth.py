@@ -61,3 +61,32 @@ def test_stored_chat_completions_are_scoped_to_their_keys_project(keyed_server: 
         with pytest.raises(openai.NotFoundError):
             attempt()
     assert team_a.chat.completions.retrieve(completion.id).metadata == {}
+
+
+def test_files_and_vector_stores_are_scoped_to_their_keys_project(keyed_server: Server) -> None:
+    team_a = keyed_server.client(api_key="sk-a")
+    team_b = keyed_server.client(api_key="sk-b")
+    file = team_a.files.create(file=("plans.txt", b"The launch is on Tuesday."), purpose="assistants")
+    store = team_a.vector_stores.create(name="plans", file_ids=[file.id])
+    assert team_b.files.list().data == [] and team_b.vector_stores.list().data == []
+    for attempt in (
+        lambda: team_b.files.retrieve(file.id),
+        lambda: team_b.files.content(file.id),
+        lambda: team_b.files.delete(file.id),
+        lambda: team_b.vector_stores.retrieve(store.id),
+        lambda: team_b.vector_stores.search(store.id, query="launch"),
+        lambda: team_b.vector_stores.files.list(vector_store_id=store.id),
+        lambda: team_b.responses.create(
+            model="gpt-4o", input="When?", tools=[{"type": "file_search", "vector_store_ids": [store.id]}]
+        ),
+        lambda: team_b.responses.create(
+            model="gpt-4o", input=[{"role": "user", "content": [{"type": "input_file", "file_id": file.id}]}]
+        ),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            attempt()
+    # Team B cannot put team A's file into a store of its own either.
+    own = team_b.vector_stores.create(name="mine")
+    with pytest.raises(openai.NotFoundError):
+        team_b.vector_stores.files.create(vector_store_id=own.id, file_id=file.id)
+    assert team_a.files.retrieve(file.id).id == file.id

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from io import BytesIO
 
 import pytest
 from openai import OpenAI
+from tests.documents import make_pdf
 
 pytestmark = pytest.mark.default_model
 
@@ -154,3 +157,62 @@ def test_parallel_function_calls(default_client: OpenAI) -> None:
         model="gpt-4.1", input=question, tools=[weather], temperature=0, parallel_tool_calls=False  # type: ignore[list-item]
     )  # fmt: skip
     assert [item.type for item in single.output] == ["function_call"]
+
+
+AIRNZ_FAQ = [
+    "airnz-baggage-FAQ\n\nQuestion : What is my checked baggage allowance?\n\nAnswer : Your checked baggage "
+    "allowance depends on your fare type. Seat only fares include carry-on baggage only.",
+    "Question : Can I bring more bags than my standard allowance?\n\nAnswer : If you need to carry more than you "
+    "can fit in your baggage allowance, the best option is to purchase Prepaid Extra Bags. They apply to extra bags "
+    "or large items like sports gear or musical instruments. You can buy a Prepaid Extra Bag up to 90 minutes before "
+    "your international flight, or up to 30 minutes before a domestic flight. It's cheaper than waiting until you get "
+    "to the airport and paying for your extra bags.",
+    "Question : How heavy can my carry-on bag be?\n\nAnswer : Carry-on bags can weigh up to 7kg on all flights.",
+]
+
+
+def test_file_input(default_client: OpenAI) -> None:
+    client = default_client
+    file = client.files.create(file=("airnz-baggage-FAQ.pdf", make_pdf(AIRNZ_FAQ)), purpose="user_data")
+    response = client.responses.create(
+        model="gpt-4.1",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_file", "file_id": file.id},
+                    {"type": "input_text", "text": "Can I bring more bags than my standard allowance?"},
+                ],
+            }
+        ],
+        max_output_tokens=120,
+        temperature=0,
+    )
+    assert "extra bag" in response.output_text.lower()
+
+
+def test_file_search_airline_baggage(default_client: OpenAI) -> None:
+    """The documentation's file search walkthrough: upload, vector store, attach, poll, ask, cite."""
+    client = default_client
+    file_id = client.files.create(file=("airnz-baggage-FAQ.pdf", BytesIO(make_pdf(AIRNZ_FAQ))), purpose="assistants").id
+    vector_store = client.vector_stores.create(name="airnz_onsite")
+    result = client.vector_stores.files.create(vector_store_id=vector_store.id, file_id=file_id)
+    assert result.status == "in_progress" and result.id == file_id
+    while (status := client.vector_stores.files.list(vector_store_id=vector_store.id).data[0].status) == "in_progress":
+        time.sleep(0.1)
+    assert status == "completed"
+    response = client.responses.create(
+        model="gpt-4o",
+        input="Can I bring more bags than my standard allowance?",
+        tools=[{"type": "file_search", "vector_store_ids": [vector_store.id]}],
+        include=["file_search_call.results"],
+        max_output_tokens=300,
+        temperature=0,
+    )
+    call, message = response.output[0], response.output[-1]
+    assert call.type == "file_search_call" and call.status == "completed" and call.queries
+    assert call.results and call.results[0].filename == "airnz-baggage-FAQ.pdf"
+    assert "Prepaid Extra Bag" in response.output_text
+    assert message.type == "message"
+    citations = message.content[0].annotations  # type: ignore[union-attr]
+    assert citations and {citation.file_id for citation in citations} == {file_id}  # type: ignore[union-attr]

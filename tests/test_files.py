@@ -10,7 +10,6 @@ import httpx2
 import openai
 import pytest
 from openai import OpenAI
-
 from tests.conftest import Server
 
 

@@ -32,3 +32,23 @@ def test_unknown_model_refuses_to_start(tmp_path: Path, model: str) -> None:
     with pytest.raises(RuntimeError, match="homeport serve exited"):
         server.start()
     assert "Unknown model" in server.log()
+
+
+def test_ingestion_resumes_after_a_restart(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"HOMEPORT_CONTEXT_SIZE": "1024"}).start()
+    try:
+        client = server.client()
+        text = " ".join(f"Paragraph {n} describes harbour crane number {n} and its cargo." for n in range(6000))
+        file = client.files.create(file=("cranes.txt", text.encode()), purpose="assistants")
+        store = client.vector_stores.create(name="cranes")
+        attached = client.vector_stores.files.create(vector_store_id=store.id, file_id=file.id)
+        assert attached.status == "in_progress"
+        server.restart()
+        client = server.client()
+        # The worker finds the unfinished file in the store, not in the memory of the process that was stopped.
+        assert client.vector_stores.files.retrieve(file.id, vector_store_id=store.id).status == "in_progress"
+        done = client.vector_stores.files.poll(file.id, vector_store_id=store.id, poll_interval_ms=200)
+        assert done.status == "completed"
+        assert client.vector_stores.search(store.id, query="harbour crane number 5999").data
+    finally:
+        server.stop()

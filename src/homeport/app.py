@@ -13,6 +13,7 @@ from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
 from homeport.files.blobs import BlobStore
 from homeport.files.service import FileService
+from homeport.jobs.sweeper import Sweeper
 from homeport.responses import (
     ChatCompletionService,
     CompletionService,
@@ -20,12 +21,18 @@ from homeport.responses import (
     PromptLibrary,
     ResponseService,
 )
+from homeport.retrieval import Embedder
+from homeport.retrieval.index import VectorIndex
+from homeport.retrieval.ingestion import Ingestor
+from homeport.retrieval.search import Searcher
+from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.store import (
     ChatCompletionRepository,
     ConversationRepository,
     Database,
     FileRepository,
     ResponseRepository,
+    VectorStoreRepository,
 )
 
 log = logging.getLogger("homeport")
@@ -45,16 +52,33 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         conversations = ConversationService(ConversationRepository(database), accepts_images=engine.accepts_images)
         app.state.conversations = conversations
         prompts = PromptLibrary(settings.resolved_prompts_dir)
-        app.state.responses = ResponseService(catalog, ResponseRepository(database), conversations, prompts)
-        app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database))
         app.state.completions = CompletionService(catalog)
-        app.state.files = FileService(
-            FileRepository(database), BlobStore(settings.data_dir / "files"), max_bytes=settings.max_file_bytes
+        # The embedding model shares the cores with the engine, so it takes the same thread budget.
+        embedder = Embedder.packaged(threads=settings.threads)
+        app.state.embedder = embedder
+        blobs = BlobStore(settings.data_dir / "files")
+        files = FileService(FileRepository(database), blobs, max_bytes=settings.max_file_bytes)
+        app.state.files = files
+        index = VectorIndex(settings.data_dir / "vectors.db", embedder.dimensions)
+        vector_store_rows = VectorStoreRepository(database)
+        ingestor = Ingestor(vector_store_rows, blobs, index, embedder)
+        searcher = Searcher(vector_store_rows, FileRepository(database), index, embedder)
+        vector_stores = VectorStoreService(vector_store_rows, files, index, ingestor, searcher)
+        app.state.vector_stores = vector_stores
+        app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
+        app.state.responses = ResponseService(
+            catalog, ResponseRepository(database), conversations, prompts, files, vector_stores
         )
+        ingestor.start()
+        sweeper = Sweeper(files)
+        sweeper.start()
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield
         finally:
+            await sweeper.stop()
+            await ingestor.stop()
+            index.close()
             await database.close()
             engine.close()
 

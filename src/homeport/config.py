@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "empty means no authentication",
     )
     context_size: int = Field(8192, ge=512, description="Context window of the engine, in tokens")
-    threads: int | None = Field(None, ge=1, description="CPU threads for generation; default: all cores")
+    threads: int | None = Field(None, ge=1, description="CPU threads for generation and embedding; default: all cores")
     max_request_bytes: int = Field(32 * 2**20, ge=1024, description="Largest JSON request body accepted, in bytes")
     max_file_bytes: int = Field(
         512 * 2**20, ge=1, description="Largest file accepted by /v1/files and /v1/uploads, in bytes"

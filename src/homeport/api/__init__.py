@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from homeport.api import chat, completions, conversations, errors, files, models, responses
+from homeport.api import (
+    chat,
+    completions,
+    conversations,
+    embeddings,
+    errors,
+    files,
+    models,
+    responses,
+    vector_stores,
+)
 from homeport.api.auth import KeyRing
 
 __all__ = ["KeyRing", "install_errors", "router"]
@@ -13,6 +23,8 @@ router.include_router(responses.router)
 router.include_router(conversations.router)
 router.include_router(chat.router)
 router.include_router(completions.router)
+router.include_router(embeddings.router)
 router.include_router(files.router)
+router.include_router(vector_stores.router)
 
 install_errors = errors.install

@@ -31,7 +31,7 @@ def _service(request: Request) -> ChatCompletionService:
 async def create_chat_completion(request: Request, project: str = Depends(project)) -> Any:
     params = await read_json(request, CreateChatCompletionParams)
     service = _service(request)
-    prepared = service.prepare(params, project)
+    prepared = await service.prepare(params, project)
     if params.stream:
         return event_stream(sse_data_frames(service.run(prepared)))
     answer = await unless_disconnected(request, service.create(prepared))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -116,6 +116,11 @@ class FileService:
     async def in_project(self, project: str, purpose: str | None) -> list[StoredFile]:
         return [file for file in await self._files.in_project(project, purpose) if not _expired(file)]
 
+    async def known(self, project: str, file_ids: Sequence[str]) -> dict[str, StoredFile]:
+        """The files among `file_ids` that exist (and have not expired) in the project."""
+        found = await self._files.get_many(project, file_ids)
+        return {file_id: file for file_id, file in found.items() if not _expired(file)}
+
     async def content(self, project: str, file_id: str) -> tuple[StoredFile, Iterator[bytes]]:
         file = await self.get(project, file_id)
         return file, self.blobs.chunks(file.id)
@@ -125,18 +130,20 @@ class FileService:
         return file, self.blobs.read(file.id)
 
     async def delete(self, project: str, file_id: str) -> None:
-        await self.get(project, file_id)
+        await self._remove(await self.get(project, file_id))
+
+    async def _remove(self, file: StoredFile) -> None:
         for hook in self.before_delete:
-            await hook(project, file_id)
-        await self._files.delete(project, file_id)
-        self.blobs.remove(file_id)
+            await hook(file.project, file.id)
+        await self._files.delete(file.project, file.id)
+        self.blobs.remove(file.id)
 
     async def sweep(self) -> int:
         """Delete expired files and abandoned uploads; returns how many files went."""
         now = int(time.time())
         expired = await self._files.expired(now)
         for file in expired:
-            await self.delete(file.project, file.id)
+            await self._remove(file)
         for upload in await self._files.stale_uploads(now):
             await self._drop_parts(upload)
             await self._files.finish_upload(replace(upload, status="expired"), None)

@@ -19,13 +19,15 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from homeport.engines import Engine, GenerateRequest, ModelCatalog
 from homeport.engines.constraints import CustomTool
 from homeport.errors import InvalidRequest, NotFound
+from homeport.files.service import FileService
 from homeport.ids import new_completion_id
 from homeport.responses.chat_chunks import ChunkMaker, CompletionCollector, CompletionHead
-from homeport.responses.chat_messages import chat_messages
+from homeport.responses.chat_messages import chat_file_parts, chat_messages
 from homeport.responses.chat_params import CreateChatCompletionParams, ResponseFormatJsonSchema, reject_unsupported
 from homeport.responses.chat_tool_params import chat_tool_choice, chat_tools
 from homeport.responses.choices import ChoiceEnd, run_choice
 from homeport.responses.context import ensure_fits
+from homeport.responses.documents import read_documents
 from homeport.responses.events import wire
 from homeport.responses.formats import format_hint, response_format_constraint, with_system_hint
 from homeport.responses.tool_params import tool_constraint
@@ -48,15 +50,17 @@ class PreparedChatCompletion:
 
 
 class ChatCompletionService:
-    def __init__(self, catalog: ModelCatalog, repository: ChatCompletionRepository) -> None:
+    def __init__(self, catalog: ModelCatalog, repository: ChatCompletionRepository, files: FileService) -> None:
         self._catalog = catalog
         self._repository = repository
+        self._files = files
 
-    def prepare(self, params: CreateChatCompletionParams, project: str) -> PreparedChatCompletion:
+    async def prepare(self, params: CreateChatCompletionParams, project: str) -> PreparedChatCompletion:
         reject_unsupported(params)
         engine = self._catalog.resolve(params.model)
         completion_id = new_completion_id("chatcmpl")
-        messages, stored = chat_messages(params.messages, completion_id)
+        documents = await read_documents(self._files, project, chat_file_parts(params.messages), strict=True)
+        messages, stored = chat_messages(params.messages, completion_id, documents)
         described = params.response_format
         if isinstance(described, ResponseFormatJsonSchema):
             messages = with_system_hint(messages, format_hint(described.json_schema.description))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Tag, ValidationError
 
 from homeport.engines.base import ChatMessage, Role, ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.responses.documents import Documents, check_file_part, document_key
 from homeport.responses.params import by_type
 from homeport.responses.sampling import STRICT
 
@@ -22,6 +23,19 @@ class _Text(BaseModel):
     type: Literal["text"]
     text: str
     prompt_cache_breakpoint: dict[str, Any] | None = None
+
+
+class _FileRef(BaseModel):
+    model_config = STRICT
+    file_id: str | None = None
+    file_data: str | None = None
+    filename: str | None = None
+
+
+class _File(BaseModel):
+    model_config = STRICT
+    type: Literal["file"]
+    file: _FileRef
 
 
 class _Refusal(BaseModel):
@@ -127,19 +141,32 @@ _LEGACY_FUNCTIONS = "The deprecated 'functions' interface is not supported; use 
 _REFUSED_PARTS = {
     "image_url": "The served model cannot see images; 'image_url' content is not accepted.",
     "input_audio": "The served model cannot hear audio; 'input_audio' content is not accepted.",
-    "file": "'file' content is not supported by this server yet.",
 }
 
 
-def chat_messages(raw: list[dict[str, Any]], completion_id: str) -> tuple[list[ChatMessage], list[dict[str, Any]]]:
-    """The model's messages and the stored ones (ids `<completion id>-<index>`, as OpenAI numbers them)."""
+def chat_file_parts(raw: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The documents of `file` content parts, each with where it is (`messages[1].content[0].file`)."""
+    found = []
+    for index, entry in enumerate(raw):
+        content = entry.get("content") if isinstance(entry, dict) else None
+        for position, part in enumerate(content if isinstance(content, list) else []):
+            if isinstance(part, dict) and part.get("type") == "file" and isinstance(part.get("file"), dict):
+                found.append((f"messages[{index}].content[{position}].file", part["file"]))
+    return found
+
+
+def chat_messages(
+    raw: list[dict[str, Any]], completion_id: str, documents: Documents | None = None
+) -> tuple[list[ChatMessage], list[dict[str, Any]]]:
+    """The model's messages and the stored ones (ids `<completion id>-<index>`, as OpenAI numbers them). A `file`
+    part reads as its document's text, from `documents`."""
     model: list[ChatMessage] = []
     stored: list[dict[str, Any]] = []
     call_ids: set[str] = set()
     for index, entry in enumerate(raw):
         where = f"messages[{index}]"
         message = _validate(entry, where)
-        content, parts = _content(message, where)
+        content, parts = _content(message, where, documents or {})
         refusal = message.refusal if isinstance(message, _Assistant) else None
         calls = (message.tool_calls or []) if isinstance(message, _Assistant) else []
         # An assistant turn replayed as history reads as its text and its refusal, whichever it has.
@@ -168,6 +195,17 @@ def _tool_call(call: _FunctionCall | _CustomCall) -> ToolCall:
     if isinstance(call, _FunctionCall):
         return ToolCall(call.function.name, arguments=call.function.arguments)
     return ToolCall(call.custom.name, input=call.custom.input)
+
+
+def _file_text(part: dict[str, Any], where: str, documents: Documents, *, assistant: bool) -> str:
+    if assistant:
+        raise InvalidRequest("'file' content belongs to user messages.", param=where)
+    try:
+        file = _File.model_validate(part).file.model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    check_file_part(file, f"{where}.file")
+    return documents.get(document_key(file), "")
 
 
 def _validate(entry: dict[str, Any], where: str) -> _Message:
@@ -202,23 +240,25 @@ def _validate(entry: dict[str, Any], where: str) -> _Message:
     return message
 
 
-def _content(message: _Message, where: str) -> tuple[str | None, list[dict[str, Any]] | None]:
+def _content(message: _Message, where: str, documents: Documents) -> tuple[str | None, list[dict[str, Any]] | None]:
     """The content's text, and its parts as given (None when the content was a plain string or absent)."""
     if message.content is None or isinstance(message.content, str):
         return message.content, None
     texts = [
-        _part_text(part, f"{where}.content[{index}]", assistant=isinstance(message, _Assistant))
+        _part_text(part, f"{where}.content[{index}]", documents, assistant=isinstance(message, _Assistant))
         for index, part in enumerate(message.content)
     ]
     return "\n".join(texts), message.content
 
 
-def _part_text(part: dict[str, Any], where: str, *, assistant: bool) -> str:
+def _part_text(part: dict[str, Any], where: str, documents: Documents, *, assistant: bool) -> str:
     kind = part.get("type")
     if kind in _REFUSED_PARTS:
         raise InvalidRequest(_REFUSED_PARTS[kind], param=where)
     if kind == "refusal" and not assistant:
         raise InvalidRequest("Only assistant messages may carry a refusal.", param=where)
+    if kind == "file":
+        return _file_text(part, where, documents, assistant=assistant)
     shape = _Refusal if kind == "refusal" else _Text
     try:
         validated = shape.model_validate(part)

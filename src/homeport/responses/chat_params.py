@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from homeport.errors import InvalidRequest
-from homeport.responses.params import Metadata, check_serving_options
+from homeport.metadata import Metadata
+from homeport.responses.params import check_serving_options
 from homeport.responses.sampling import STRICT, SamplingParams
 
 _LATER = "is not supported by this server yet"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from homeport.engines.base import ChatMessage, Engine
 from homeport.engines.constraints import Tool
 from homeport.errors import ContextLengthExceeded, NotFound
+from homeport.responses.documents import Documents
 from homeport.responses.items import Item, chat_turns
 from homeport.store import ResponseRepository
 
@@ -41,11 +42,12 @@ def model_messages(
     items: Sequence[Item],
     truncation: str,
     tools: Sequence[Tool] = (),
+    documents: Documents | None = None,
 ) -> list[ChatMessage]:
     """The chat the engine renders. With truncation `auto` the oldest items go first until the input fits."""
     system = [text for text in (instructions, _VERBOSITY.get(verbosity or "")) if text]
     head = [ChatMessage("system", "\n\n".join(system))] if system else []
-    turns = chat_turns(items)
+    turns = chat_turns(items, documents)
     while True:
         messages = head + turns
         used = engine.count_tokens(messages, tools)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from homeport.errors import InvalidRequest, NotFound
 from homeport.ids import new_id, suffix_of
+from homeport.metadata import Metadata
 from homeport.responses.items import Item, parse_input
-from homeport.responses.params import Metadata
 from homeport.store import ConversationRepository, StoredConversation
 
 MAX_ITEMS_PER_CALL = 20

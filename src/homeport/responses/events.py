@@ -25,22 +25,28 @@ from openai.types.responses import (
     ResponseFunctionToolCall,
     ResponseIncompleteEvent,
     ResponseInProgressEvent,
+    ResponseOutputItem,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
+    ResponseOutputTextAnnotationAddedEvent,
     ResponseStreamEvent,
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
 )
 from openai.types.responses.response import IncompleteDetails
 from openai.types.responses.response_error import ResponseError
+from openai.types.responses.response_output_text import Annotation
 from openai.types.responses.response_text_delta_event import Logprob as DeltaLogprob
 from openai.types.responses.response_text_done_event import Logprob as DoneLogprob
+from pydantic import TypeAdapter
 
 from homeport.engines.base import TokenLogprob
 
-OutputItem = ResponseOutputMessage | ResponseFunctionToolCall | ResponseCustomToolCall
+OutputItem = ResponseOutputItem
+_STREAM_EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
+_ANNOTATION: TypeAdapter[Annotation] = TypeAdapter(Annotation)
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -121,6 +127,36 @@ class EventEmitter:
         if self._obfuscate:
             event.obfuscation = obfuscation(delta)  # type: ignore[attr-defined]
         return event
+
+    def annotation_added(
+        self, message: ResponseOutputMessage, part: ResponseOutputText, annotation: dict[str, Any]
+    ) -> ResponseStreamEvent:
+        """An annotation of the text being written (a citation), added to the part as it goes out."""
+        validated = _ANNOTATION.validate_python(annotation)
+        part.annotations.append(validated)
+        return ResponseOutputTextAnnotationAddedEvent.model_validate(
+            {
+                "type": "response.output_text.annotation.added",
+                "item_id": message.id,
+                "output_index": len(self.response.output),
+                "content_index": len(message.content),
+                "annotation_index": len(part.annotations) - 1,
+                "annotation": validated.model_dump(),
+                "sequence_number": self._number(),
+            }
+        )
+
+    def item_progress(self, event_type: str, item: OutputItem) -> ResponseStreamEvent:
+        """A status event of a server-owned tool's item (`response.<item type>.in_progress`, `.searching`, …):
+        the tool names it, the shape is the same for all of them."""
+        return _STREAM_EVENT.validate_python(
+            {
+                "type": event_type,
+                "item_id": item.id,
+                "output_index": len(self.response.output),
+                "sequence_number": self._number(),
+            }
+        )
 
     def text_done(self, message: ResponseOutputMessage, part: ResponseOutputText) -> ResponseStreamEvent:
         return ResponseTextDoneEvent(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from homeport.engines.base import ChatMessage, ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.ids import new_id
+from homeport.responses.documents import Documents, check_file_part, document_key
 from homeport.responses.params import (
     CustomToolCallItem,
     CustomToolCallOutputItem,
@@ -83,7 +84,9 @@ def _stored_message(message: MessageItem, param: str, *, accepts_images: bool, s
         if isinstance(part, InputImage) and not accepts_images:
             raise InvalidRequest("The served model cannot see images; 'input_image' is not accepted.", param=where)
         if isinstance(part, InputFile):
-            raise InvalidRequest("'input_file' content is not supported yet.", param=where)
+            if assistant:
+                raise InvalidRequest("'input_file' content belongs to user messages.", param=where)
+            check_file_part(part.model_dump(), where)
         if assistant and isinstance(part, InputText | OutputText):
             content.append({"type": "output_text", "text": part.text, "annotations": []})
         elif isinstance(part, Refusal):
@@ -129,14 +132,15 @@ def check_outputs_answer_calls(earlier: Sequence[Item], items: Sequence[Item], p
             )
 
 
-def chat_turns(items: Sequence[Item]) -> list[ChatMessage]:
-    """What the model reads of stored items (input or earlier output): messages, then each assistant turn's tool
-    calls joined to it, and each tool output as a `tool` turn."""
+def chat_turns(items: Sequence[Item], documents: Documents | None = None) -> list[ChatMessage]:
+    """What the model reads of stored items (input or earlier output): messages (an `input_file` as its extracted
+    text, from `documents`), then each assistant turn's tool calls joined to it, and each tool output as a `tool`
+    turn."""
     turns: list[ChatMessage] = []
     for item in items:
         kind = item.get("type")
         if kind == "message":
-            texts = [part.get("text") or part.get("refusal") or "" for part in item.get("content", [])]
+            texts = [_part_text(part, documents or {}) for part in item.get("content", [])]
             role = item["role"]
             turns.append(ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts)))
         elif kind in CALLS:
@@ -150,6 +154,12 @@ def chat_turns(items: Sequence[Item]) -> list[ChatMessage]:
     return turns
 
 
+def _part_text(part: dict[str, Any], documents: Documents) -> str:
+    if part.get("type") == "input_file":
+        return documents.get(document_key(part), "")
+    return str(part.get("text") or part.get("refusal") or "")
+
+
 def output_text(output: str | list[dict[str, Any]]) -> str:
     """A tool output as the model reads it: the string, or its text parts joined."""
     if isinstance(output, str):
@@ -158,11 +168,14 @@ def output_text(output: str | list[dict[str, Any]]) -> str:
 
 
 def shown_items(items: list[Item], include: Sequence[str]) -> list[Item]:
-    """Logprobs are stored when they were asked for at creation, and shown only when asked for again."""
-    if "message.output_text.logprobs" in include:
-        return items
+    """Logprobs and file search results are stored when they were asked for at creation, and shown only when
+    asked for again."""
     shown = copy.deepcopy(items)
     for item in shown:
+        if item.get("type") == "file_search_call" and "file_search_call.results" not in include:
+            item["results"] = None
+        if "message.output_text.logprobs" in include:
+            continue
         for part in item.get("content", []) if item.get("type") == "message" else []:
             if part.get("type") == "output_text" and part.get("logprobs"):
                 part["logprobs"] = []

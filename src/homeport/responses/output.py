@@ -2,12 +2,15 @@
 
 Items open when their first piece arrives and close, in order, when the next one opens or the turn ends, so the
 events keep OpenAI's ladder: `output_item.added`, the deltas, their `.done`, `output_item.done`. A turn that produced
-nothing still answers with an (empty) message.
+nothing still answers with an (empty) message. Calls of server-owned tools are not items of their own here: they are
+collected (`server_calls`) for the turn loop, which runs them and shows the tool's item instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from openai.types.responses import (
     ResponseCustomToolCall,
@@ -23,23 +26,43 @@ from homeport.ids import new_call_id, new_id, suffix_of
 from homeport.responses.events import EventEmitter, logprob_data
 
 Call = ResponseFunctionToolCall | ResponseCustomToolCall
+Annotate = Callable[[str], list[dict[str, Any]]]
+
+
+@dataclass
+class ServerCall:
+    """A call of a server-owned tool, as the model wrote it."""
+
+    name: str
+    arguments: str = ""
 
 
 class OutputBuilder:
-    def __init__(self, emitter: EventEmitter, *, include_logprobs: bool) -> None:
+    def __init__(self, emitter: EventEmitter, *, include_logprobs: bool, server_tools: Collection[str] = ()) -> None:
         self._emitter = emitter
         self._include_logprobs = include_logprobs
         self._suffix = suffix_of(emitter.response.id)
         self._message: tuple[ResponseOutputMessage, ResponseOutputText] | None = None
         self._call: Call | None = None
+        self._server_tools = server_tools
+        self._server_call: ServerCall | None = None
+        self.server_calls: list[ServerCall] = []
+        self.client_calls = 0
 
     def add(self, delta: TextDelta | ToolCallStarted | ToolCallDelta) -> Iterator[ResponseStreamEvent]:
         if isinstance(delta, TextDelta):
             yield from self._text(delta)
+        elif isinstance(delta, ToolCallStarted) and delta.name in self._server_tools and not delta.custom:
+            yield from self._close(complete=True)
+            self._server_call = ServerCall(delta.name)
+            self.server_calls.append(self._server_call)
         elif isinstance(delta, ToolCallStarted):
             yield from self._close(complete=True)
             self._call = self._new_call(delta)
+            self.client_calls += 1
             yield self._emitter.item_added(self._call)
+        elif self._server_call is not None:
+            self._server_call.arguments += delta.text
         elif self._call is not None:
             if isinstance(self._call, ResponseFunctionToolCall):
                 self._call.arguments += delta.text
@@ -47,11 +70,13 @@ class OutputBuilder:
                 self._call.input += delta.text
             yield self._emitter.call_delta(self._call, delta.text)
 
-    def close(self, *, complete: bool) -> Iterator[ResponseStreamEvent]:
-        """Close the open item; `complete` False: the turn was cut short, and so was that item."""
-        if self._message is None and self._call is None and not self._emitter.response.output:
+    def close(self, *, complete: bool, annotate: Annotate | None = None) -> Iterator[ResponseStreamEvent]:
+        """Close the open item; `complete` False: the turn was cut short, and so was that item. `annotate` gives
+        the final text's annotations (citations of what a server tool found)."""
+        nothing = self._message is None and self._call is None and not self.server_calls
+        if nothing and not self._emitter.response.output:
             yield from self._open_message()
-        yield from self._close(complete=complete)
+        yield from self._close(complete=complete, annotate=annotate)
 
     def _text(self, delta: TextDelta) -> Iterator[ResponseStreamEvent]:
         if self._message is None:
@@ -84,10 +109,13 @@ class OutputBuilder:
             arguments="", status="in_progress",
         )  # fmt: skip
 
-    def _close(self, *, complete: bool) -> Iterator[ResponseStreamEvent]:
+    def _close(self, *, complete: bool, annotate: Annotate | None = None) -> Iterator[ResponseStreamEvent]:
+        self._server_call = None
         if self._message is not None:
             message, part = self._message
             message.status = "completed" if complete else "incomplete"
+            for annotation in annotate(part.text) if annotate else []:
+                yield self._emitter.annotation_added(message, part, annotation)
             yield self._emitter.text_done(message, part)
             yield self._emitter.text_part_done(message, part)
             yield self._emitter.item_done(message)

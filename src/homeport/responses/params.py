@@ -9,36 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from homeport.errors import InvalidRequest
+from homeport.metadata import Metadata
 
 # Strict: "yes" is not a boolean and "1" is not a number, as in OpenAI's API.
 _STRICT = ConfigDict(extra="forbid", strict=True)
-
-
-def _checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    check_metadata(metadata)
-    return metadata
-
-
-Metadata = Annotated[dict[str, str], AfterValidator(_checked_metadata)]
-"""A `metadata` field with OpenAI's limits, for every params model that takes one."""
-
-
-def check_metadata(metadata: dict[str, str] | None, param: str = "metadata") -> None:
-    """OpenAI's limits: at most 16 pairs, keys up to 64 characters, values up to 512."""
-    if metadata is None:
-        return
-    if len(metadata) > 16:
-        raise InvalidRequest(f"Invalid '{param}': too many pairs ({len(metadata)}); at most 16.", param=param)
-    for key, value in metadata.items():
-        if len(key) > 64:
-            raise InvalidRequest(f"Invalid '{param}': key {key[:70]!r} is longer than 64 characters.", param=param)
-        if len(value) > 512:
-            raise InvalidRequest(
-                f"Invalid '{param}': the value of {key!r} is longer than 512 characters.", param=f"{param}.{key}"
-            )
 
 
 class InputText(BaseModel):
@@ -234,7 +211,7 @@ Include = Literal[
     "reasoning.encrypted_content",
 ]
 
-SUPPORTED_INCLUDES = frozenset({"message.output_text.logprobs"})
+SUPPORTED_INCLUDES = frozenset({"message.output_text.logprobs", "file_search_call.results"})
 
 
 def check_includes(include: Sequence[str], param: str = "include") -> None:

@@ -16,21 +16,27 @@ import anyio
 from openai.types.responses import Response, ResponseStreamEvent
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
-from homeport.engines.constraints import Constraint, Tool
+from homeport.engines.constraints import Constraint, Regex, Tool
 from homeport.errors import InvalidRequest, NotFound
+from homeport.files.service import FileService
 from homeport.ids import new_id, suffix_of, thread_suffix
 from homeport.responses.context import history, model_messages
 from homeport.responses.conversations import ConversationService
+from homeport.responses.documents import item_file_parts, read_documents
 from homeport.responses.events import EventEmitter, wire
 from homeport.responses.formats import format_echo, format_hint, text_constraint
 from homeport.responses.items import Item, check_outputs_answer_calls, parse_input
 from homeport.responses.params import CreateResponseParams, JsonSchemaFormat, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
-from homeport.responses.tool_params import responses_tool_choice, tool_constraint, tools_params
+from homeport.responses.tool_params import ToolChoice, responses_tool_choice, tool_constraint, tools_params
+from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.store import ResponseRepository, StoredResponse
+from homeport.tools.registry import ToolContext
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
+PROSE = r"[^\s{\[<`][\s\S]*"
+"""Text that does not open like a tool call, a JSON value or a code fence."""
 
 
 @dataclass
@@ -53,11 +59,15 @@ class ResponseService:
         repository: ResponseRepository,
         conversations: ConversationService,
         prompts: PromptLibrary,
+        files: FileService,
+        vector_stores: VectorStoreService,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
         self._conversations = conversations
         self._prompts = prompts
+        self._files = files
+        self._vector_stores = vector_stores
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
@@ -75,7 +85,12 @@ class ResponseService:
         if not input_items:
             raise InvalidRequest("'input' must contain at least one item.", param="input")
         check_outputs_answer_calls(earlier, input_items)
-        tools = tools_params(params.tools, engine)
+        documents = await read_documents(self._files, project, item_file_parts(earlier, "history"), strict=False)
+        documents |= await read_documents(self._files, project, item_file_parts(input_items, "input"), strict=True)
+        include = frozenset(params.include or ())
+        tools = tools_params(params.tools, engine, ToolContext(project, self._vector_stores, include))
+        for server_tool in tools.server.values():
+            await server_tool.check()
         choice = responses_tool_choice(params.tool_choice, tools.tools)
         # With tool_choice none the model is not told about the tools: it cannot call them, so it should not try.
         told = tools.tools if choice.mode != "none" else []
@@ -97,23 +112,32 @@ class ResponseService:
             items=earlier + input_items,
             truncation=response.truncation or "disabled",
             tools=told,
+            documents=documents,
         )
         text = text_constraint(params.text, engine, messages)
+        parallel = params.parallel_tool_calls is not False
         calls = tool_constraint(
-            told,
-            choice,
-            parallel=params.parallel_tool_calls is not False,
-            max_calls=params.max_tool_calls,
-            text=text,
-            engine=engine,
+            told, choice, parallel=parallel, max_calls=params.max_tool_calls, text=text, engine=engine
         )
-        include = set(params.include or ())
+        # After a server-owned tool has run the model answers from what it found: it may call a client tool, but not
+        # a server tool again, and a plain-text answer may not open like a call (small models otherwise repeat the
+        # same search, as a call or written out as one, until the token limit).
+        followup = ToolChoice("auto" if choice.mode == "required" else choice.mode, choice.allowed)
+        client_tools = [tool for tool in told if tool.name not in tools.server]
+        answer = text if text is not None or not tools.server else Regex(PROSE)
+        after_tools = tool_constraint(
+            client_tools, followup, parallel=parallel, max_calls=None, text=text, engine=engine
+        )
         return PreparedResponse(
             project=project,
             engine=engine,
             turn=Turn(
                 _generate_request(params, messages, calls or text, told),
                 "message.output_text.logprobs" in include,
+                server_tools=tools.server,
+                after_tools=after_tools or answer,
+                without_tools=text,
+                max_tool_calls=params.max_tool_calls,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,

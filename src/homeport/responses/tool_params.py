@@ -1,5 +1,6 @@
-"""Client-owned tools (function and custom) and `tool_choice`: what the model is told about and what the grammar
-lets it call. Server-owned tools (file_search, code_interpreter, MCP) will be the `tools/` package's.
+"""A request's tools and `tool_choice`: what the model is told about and what the grammar lets it call. Client-owned
+tools (function and custom) are parsed here; server-owned ones (file_search, …) are built by `tools.registry` and
+offered to the model as functions.
 
 Both APIs parse their own wire shapes (`tools_params` here for Responses, `chat_tool_params.py` for Chat
 Completions) into the engine's `FunctionTool`/`CustomTool` and a `ToolChoice`; `tool_constraint` then turns them into
@@ -10,7 +11,7 @@ never by prompt wording.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Tag, TypeAdapter, ValidationError
@@ -29,6 +30,8 @@ from homeport.engines.constraints import (
 from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
+from homeport.tools.base import ServerTool
+from homeport.tools.registry import CLIENT_TOOL_TYPES, SERVER_TOOL_TYPES, ToolContext, build_server_tool
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 TOOL_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
@@ -102,20 +105,31 @@ class ToolChoice:
 
 @dataclass(frozen=True)
 class RequestTools:
-    """A request's tools as the engine takes them, and as the response echoes them."""
+    """A request's tools as the engine takes them, and as the response echoes them; `server` are the server-owned
+    ones, by the function name the model calls them with."""
 
     tools: list[Tool]
     echo: list[dict[str, Any]]
+    server: dict[str, ServerTool] = field(default_factory=dict)
 
 
-def tools_params(raw: Sequence[dict[str, Any]] | None, engine: Engine) -> RequestTools:
+def tools_params(
+    raw: Sequence[dict[str, Any]] | None, engine: Engine, context: ToolContext | None = None
+) -> RequestTools:
     """Responses `tools`: validated, strict schemas checked against the subset, grammars compiled."""
     tools: list[Tool] = []
     echo: list[dict[str, Any]] = []
+    server: dict[str, ServerTool] = {}
     for index, entry in enumerate(raw or ()):
         where = f"tools[{index}]"
         kind = entry.get("type")
-        if kind not in ("function", "custom"):
+        if kind in SERVER_TOOL_TYPES and context is not None:
+            built = build_server_tool(entry, where, context)
+            tools.append(built.tool.function)
+            echo.append(built.echo)
+            server[built.tool.function.name] = built.tool
+            continue
+        if kind not in CLIENT_TOOL_TYPES:
             raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
         try:
             param = _TOOL.validate_python(entry)
@@ -140,7 +154,7 @@ def tools_params(raw: Sequence[dict[str, Any]] | None, engine: Engine) -> Reques
             shown = param.format.model_dump() if param.format else {"type": "text"}
             echo.append({"type": "custom", "name": param.name, "description": param.description, "format": shown})
     check_unique_names(tools)
-    return RequestTools(tools, echo)
+    return RequestTools(tools, echo, server)
 
 
 def function_tool(
@@ -180,6 +194,9 @@ def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool
     if raw is None or isinstance(raw, str):
         return tool_mode(raw or "auto", tools)
     kind = raw.get("type")
+    if kind in SERVER_TOOL_TYPES:
+        only_keys(raw, {"type"}, "tool_choice")
+        return ToolChoice("required", frozenset({named_tool(kind, kind, tools, "tool_choice.type")}))
     if kind in ("function", "custom"):
         only_keys(raw, {"type", "name"}, "tool_choice")
         return ToolChoice("required", frozenset({named_tool(raw.get("name"), kind, tools, "tool_choice.name")}))
@@ -196,7 +213,12 @@ def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool
         names = set()
         for index, entry in enumerate(listed):
             where = f"tool_choice.tools[{index}]"
-            if not isinstance(entry, dict) or entry.get("type") not in ("function", "custom"):
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if kind in SERVER_TOOL_TYPES:
+                only_keys(entry, {"type"}, where)
+                names.add(named_tool(kind, kind, tools, f"{where}.type"))
+                continue
+            if kind not in ("function", "custom"):
                 raise InvalidRequest("Allowed tools must be of type 'function' or 'custom'.", param=f"{where}.type")
             only_keys(entry, {"type", "name"}, where)
             names.add(named_tool(entry.get("name"), entry["type"], tools, f"{where}.name"))
@@ -217,7 +239,8 @@ def tool_mode(mode: str, tools: Sequence[Tool]) -> ToolChoice:
 
 
 def named_tool(name: Any, kind: str, tools: Sequence[Tool], param: str) -> str:
-    wanted = FunctionTool if kind == "function" else CustomTool
+    """The name of the tool `tool_choice` names; a server-owned tool is named by its type (its function's name)."""
+    wanted = CustomTool if kind == "custom" else FunctionTool
     if not any(isinstance(tool, wanted) and tool.name == name for tool in tools):
         raise InvalidRequest(f"Tool choice '{name}' of type '{kind}' is not one of the 'tools'.", param=param)
     return str(name)
@@ -240,9 +263,9 @@ def tool_constraint(
 ) -> ToolCalls | None:
     """The grammar's view of the tools: only the allowed ones, at least one call when required, at most one when
     calls may not run in parallel. None when the model may not call any tool."""
-    if choice.mode == "none" or not tools:
-        return None
     allowed = [tool for tool in tools if choice.allowed is None or tool.name in choice.allowed]
+    if choice.mode == "none" or not allowed:
+        return None
     limit = 1 if not parallel else max_calls
     if max_calls is not None and limit is not None:
         limit = min(limit, max_calls)

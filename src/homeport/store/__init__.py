@@ -5,6 +5,7 @@ from homeport.store.conversations import ConversationRepository, StoredConversat
 from homeport.store.database import Database
 from homeport.store.files import FileRepository, StoredFile, StoredPart, StoredUpload
 from homeport.store.responses import ResponseRepository, StoredResponse
+from homeport.store.vector_stores import VectorStoreRepository
 
 __all__ = [
     "ChatCompletionPage",
@@ -19,4 +20,5 @@ __all__ = [
     "StoredPart",
     "StoredResponse",
     "StoredUpload",
+    "VectorStoreRepository",
 ]

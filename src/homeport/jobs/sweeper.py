@@ -1,0 +1,42 @@
+"""The expiry sweep: files past their `expires_at` and uploads past their hour are deleted on a timer.
+
+Expired objects are already invisible to every request (their services check `expires_at`), so the sweep only
+reclaims disk and rows; its timing is not part of any API promise, and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from homeport.files.service import FileService
+
+log = logging.getLogger("homeport.jobs")
+
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+class Sweeper:
+    def __init__(self, files: FileService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+        self._files = files
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="homeport-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                removed = await self._files.sweep()
+            except Exception:
+                log.exception("the expiry sweep failed; it runs again in %.0f s", self._interval)
+            else:
+                if removed:
+                    log.info("removed %d expired files", removed)
+            await asyncio.sleep(self._interval)

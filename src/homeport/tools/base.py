@@ -1,0 +1,61 @@
+"""What the turn loop knows of a server-owned tool, and nothing more.
+
+A tool is offered to the model as a function (`function`); when the model calls it, the loop opens the tool's
+output item (`start`), passes on the status events it names while it works (`run` yields their `type`s), and then
+takes its `ToolResult`: the finished item, the pieces of text the model reads (most relevant first, so the loop can
+keep as many as fit the context), and optionally how an answer built on them is annotated.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai.types.responses import ResponseOutputItem
+
+from homeport.engines.constraints import FunctionTool
+
+Annotator = Callable[[str, int], list[dict[str, Any]]]
+"""(final answer text, how many result pieces the model read) -> the answer's annotations, in text order."""
+
+
+@dataclass
+class ToolResult:
+    item: ResponseOutputItem
+    pieces: Sequence[str]
+    annotate: Annotator | None = None
+    note: str = ""
+    """Said to the model after the pieces, however many of them fit (how to use them)."""
+    read: int = field(default=0)
+    """How many of `pieces` the model was given; the loop sets it."""
+
+
+class ServerTool(ABC):
+    """One server-owned tool of one request (its options, bound to the caller's project)."""
+
+    item_type: str
+    """The `type` of its output item, e.g. `file_search_call`."""
+    id_prefix: str
+    """The prefix of its items' ids, e.g. `fs`."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Refuse the request (a 4xx naming the param) if the tool cannot run, e.g. an unknown vector store."""
+
+    @property
+    @abstractmethod
+    def function(self) -> FunctionTool:
+        """How the model is told about it and calls it."""
+
+    @abstractmethod
+    def start(self, item_id: str) -> ResponseOutputItem:
+        """Its output item, `in_progress`, as `response.output_item.added` shows it."""
+
+    @abstractmethod
+    def run(
+        self, item: ResponseOutputItem, arguments: dict[str, Any], question: str
+    ) -> AsyncIterator[str | ToolResult]:
+        """Do the work: yield the `type` of each status event as it happens, then one `ToolResult`. `question` is
+        the user's latest message, for a tool that must make do when a small model's arguments say nothing."""

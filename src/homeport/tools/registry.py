@@ -1,0 +1,54 @@
+"""Who owns each tool type, and how a request's server-owned tool entries become `ServerTool`s.
+
+Client-owned types (function, custom) are parsed by `responses/tool_params.py`: the model's call ends the turn and
+the client runs it. A type in neither table is a 400.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.retrieval.vector_stores import VectorStoreService
+from homeport.tools.base import ServerTool
+from homeport.tools.file_search import FileSearch, FileSearchParam
+
+CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
+SERVER_TOOL_TYPES = frozenset({"file_search"})
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What server-owned tools of one request run with: the caller's project and the services they use."""
+
+    project: str
+    vector_stores: VectorStoreService
+    include: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BuiltTool:
+    tool: ServerTool
+    echo: dict[str, Any]
+
+
+def build_server_tool(entry: dict[str, Any], where: str, context: ToolContext) -> BuiltTool:
+    """A server-owned tool from its request entry (validated; its options echoed with their defaults)."""
+    kind = entry.get("type")
+    if kind != "file_search":
+        raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
+    try:
+        param = FileSearchParam.model_validate(entry)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    tool = FileSearch(
+        param,
+        project=context.project,
+        vector_stores=context.vector_stores,
+        include_results="file_search_call.results" in context.include,
+        where=where,
+    )
+    return BuiltTool(tool, param.echo())
