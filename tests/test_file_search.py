@@ -137,3 +137,38 @@ def test_filters_and_unknown_store(client: OpenAI, store: tuple[str, str]) -> No
             tools=[{"type": "file_search", "vector_store_ids": [vector_store_id], "max_num_results": 99}],
         )
     assert bad.value.param == "tools[0].max_num_results"
+
+
+def test_output_replays_as_input(client: OpenAI, store: tuple[str, str]) -> None:
+    vector_store_id, _ = store
+    tools = [{"type": "file_search", "vector_store_ids": [vector_store_id]}]
+    first = client.responses.create(
+        model="gpt-4o",
+        input="How heavy may a checked bag be?",
+        tools=tools,  # type: ignore[arg-type]
+        tool_choice={"type": "file_search"},
+        parallel_tool_calls=False,
+        include=["file_search_call.results"],
+        max_output_tokens=120,
+        temperature=0,
+    )
+    replayed = [{"role": "user", "content": "How heavy may a checked bag be?"}]
+    replayed += [item.model_dump(exclude_none=True) for item in first.output]
+    replayed.append({"role": "user", "content": "And in pounds?"})
+    second = client.responses.create(
+        model="gpt-4o",
+        input=replayed,  # type: ignore[arg-type]
+        max_output_tokens=16,
+    )
+    kinds = [item.type for item in client.responses.input_items.list(second.id, order="asc").data]
+    assert kinds[:2] == ["message", "file_search_call"]
+    # The replayed results reach the model: the prompt is longer than without them.
+    without = client.responses.input_tokens.count(
+        model="gpt-4o",
+        input=[entry for entry in replayed if entry.get("type") != "file_search_call"],  # type: ignore[arg-type]
+    )
+    assert second.usage is not None and second.usage.input_tokens > without.input_tokens + 10
+    chained = client.responses.create(
+        model="gpt-4o", input="And in pounds?", previous_response_id=first.id, max_output_tokens=16
+    )
+    assert chained.status in ("completed", "incomplete")

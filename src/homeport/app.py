@@ -69,15 +69,15 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.responses = ResponseService(
             catalog, ResponseRepository(database), conversations, prompts, files, vector_stores
         )
-        ingestor.start()
+        ingestor.loop.start()
         sweeper = Sweeper(files)
-        sweeper.start()
+        sweeper.loop.start()
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield
         finally:
-            await sweeper.stop()
-            await ingestor.stop()
+            await sweeper.loop.stop()
+            await ingestor.loop.stop()
             index.close()
             await database.close()
             engine.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from homeport.background import BackgroundLoop
 from homeport.files.service import FileService
 
 log = logging.getLogger("homeport.jobs")
@@ -20,15 +21,7 @@ class Sweeper:
     def __init__(self, files: FileService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
         self._files = files
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="homeport-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self.loop = BackgroundLoop("homeport-sweeper", self._run)
 
     async def _run(self) -> None:
         while True:

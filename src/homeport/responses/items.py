@@ -29,6 +29,7 @@ from homeport.responses.params import (
     OutputText,
     Refusal,
 )
+from homeport.tools.registry import SERVER_ITEM_TYPES, parse_server_item, replay_server_item
 
 _MESSAGE = TypeAdapter(MessageItem)
 
@@ -57,10 +58,12 @@ def parse_input(
     for index, entry in enumerate(raw):
         where = f"{param}[{index}]"
         kind = entry.get("type", "message")
-        if kind != "message" and kind not in _TOOL_ITEMS:
+        if kind != "message" and kind not in _TOOL_ITEMS and kind not in SERVER_ITEM_TYPES:
             raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{where}.type")
         try:
-            if kind == "message":
+            if kind in SERVER_ITEM_TYPES:
+                item = parse_server_item(entry, where)
+            elif kind == "message":
                 item = _stored_message(
                     _MESSAGE.validate_python(entry), where, accepts_images=accepts_images, suffix=suffix
                 )
@@ -145,13 +148,22 @@ def chat_turns(items: Sequence[Item], documents: Documents | None = None) -> lis
             turns.append(ChatMessage(role="system" if role == "developer" else role, content="\n".join(texts)))
         elif kind in CALLS:
             call = ToolCall(item["name"], arguments=item.get("arguments"), input=item.get("input"))
-            if turns and turns[-1].role == "assistant":
-                turns[-1] = replace(turns[-1], tool_calls=(*turns[-1].tool_calls, call))
-            else:
-                turns.append(ChatMessage("assistant", "", (call,)))
+            _join_call(turns, call)
+        elif kind in SERVER_ITEM_TYPES:
+            call, output = replay_server_item(item)
+            _join_call(turns, call)
+            turns.append(ChatMessage("tool", output))
         elif kind in OUTPUTS:
             turns.append(ChatMessage("tool", output_text(item["output"])))
     return turns
+
+
+def _join_call(turns: list[ChatMessage], call: ToolCall) -> None:
+    """A call joins the assistant turn it follows, or opens one."""
+    if turns and turns[-1].role == "assistant":
+        turns[-1] = replace(turns[-1], tool_calls=(*turns[-1].tool_calls, call))
+    else:
+        turns.append(ChatMessage("assistant", "", (call,)))
 
 
 def _part_text(part: dict[str, Any], documents: Documents) -> str:

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from anyio import to_thread
 
+from homeport.background import BackgroundLoop
 from homeport.files.blobs import BlobStore
 from homeport.retrieval.chunking import chunk_document
 from homeport.retrieval.embedder import Embedder
@@ -33,19 +34,11 @@ class Ingestor:
         self._index = index
         self._embedder = embedder
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="homeport-ingestion")
+        self.loop = BackgroundLoop("homeport-ingestion", self._run)
 
     def wake(self) -> None:
         """New work was recorded in the store."""
         self._wake.set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:

@@ -8,6 +8,7 @@ answers do.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -17,6 +18,7 @@ from openai.types.responses import ResponseFileSearchToolCall, ResponseOutputIte
 from openai.types.responses.response_file_search_tool_call import Result
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from homeport.engines.base import ToolCall
 from homeport.engines.constraints import FunctionTool
 from homeport.errors import HomeportError
 from homeport.retrieval.filters import Filter, parse_filter
@@ -82,6 +84,27 @@ class FileSearchParam(BaseModel):
     def echo(self) -> dict[str, Any]:
         """The tool as the response shows it: every default filled in."""
         return self.model_dump(exclude_none=True) | {"filters": self.filters}
+
+
+class FileSearchCallItem(BaseModel):
+    """A `file_search_call` replayed as input (as `response.output` hands it back)."""
+
+    model_config = _STRICT
+    type: Literal["file_search_call"]
+    id: str = Field(min_length=1)
+    queries: list[str]
+    status: Literal["in_progress", "searching", "completed", "incomplete", "failed"]
+    results: list[dict[str, Any]] | None = None
+
+
+def replay(item: dict[str, Any]) -> tuple[ToolCall, str]:
+    """A stored or replayed call as the model reads it again: its queries, and the results if they were kept."""
+    call = ToolCall("file_search", arguments=json.dumps({"queries": item.get("queries", [])}))
+    results = item.get("results")
+    if results is None:
+        return call, "(The search results of this call were not kept.)"
+    pieces = [f"[{n}] {result.get('filename', '')}\n{result.get('text', '')}" for n, result in enumerate(results, 1)]
+    return call, "\n\n".join(pieces) or "No results were found in the files."
 
 
 class FileSearch(ServerTool):

@@ -11,13 +11,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from homeport.engines.base import ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.tools.base import ServerTool
-from homeport.tools.file_search import FileSearch, FileSearchParam
+from homeport.tools.file_search import FileSearch, FileSearchCallItem, FileSearchParam, replay
 
 CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
 SERVER_TOOL_TYPES = frozenset({"file_search"})
+SERVER_ITEM_TYPES = frozenset({"file_search_call"})
+"""Output items of server-owned tools, which a client may replay as input."""
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,16 @@ def build_server_tool(entry: dict[str, Any], where: str, context: ToolContext) -
         where=where,
     )
     return BuiltTool(tool, param.echo())
+
+
+def parse_server_item(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """A server tool's item replayed as input, validated and stored as given."""
+    try:
+        return FileSearchCallItem.model_validate(entry).model_dump()
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+
+
+def replay_server_item(item: dict[str, Any]) -> tuple[ToolCall, str]:
+    """What the model reads again of a server tool's item: the call it made and the output it got."""
+    return replay(item)
