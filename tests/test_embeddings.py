@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -177,3 +179,16 @@ def test_the_model_contract(embedder: Embedder) -> None:
         embedder.embed_ids([[embedder.vocab_size]])
     with pytest.raises(ValueError):
         embedder.embed_ids([[2**70]])
+
+
+def test_serving_path_never_loads_torch() -> None:
+    """torch arrives only as a dependency of the model's PyPI package; the server must not pay for it at run time."""
+    script = (
+        "import sys\n"
+        "import homeport.app\n"
+        "from homeport.retrieval import Embedder\n"
+        "Embedder.packaged(threads=1).embed(['a harbour at dawn'])\n"
+        "print(sorted(name for name in ('torch', 'transformers', 'sentence_transformers') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
