@@ -7,10 +7,16 @@ model answering from a PDF is in test_docs_examples.
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
 from openai import OpenAI
+from tests.conftest import Server
 from tests.documents import make_pdf
 
 PAGES = ["The secret code word is PELICAN.", "Page two says the meeting moved to Thursday at noon."]
@@ -94,3 +100,38 @@ def test_chat_file_part(client: OpenAI, pdf: tuple[str, bytes]) -> None:
     with pytest.raises(openai.NotFoundError) as error:
         prompt_tokens([{"type": "file", "file": {"file_id": "file-missing"}}, question])
     assert error.value.param == "messages[0].content[0].file.file_id"
+
+
+@pytest.fixture(scope="module")
+def pdf_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PDF served over HTTP on this machine's loopback address."""
+    root = tmp_path_factory.mktemp("site")
+    (root / "memo.pdf").write_bytes(make_pdf(PAGES))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{site.server_address[1]}/memo.pdf"
+    site.shutdown()
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_file_url_only_where_the_operator_allows(tmp_path: Path, pdf_url: str, allow_private: bool) -> None:
+    env = {"HOMEPORT_CONTEXT_SIZE": "1024", "HOMEPORT_FETCH_FILE_URLS": "true"}
+    if allow_private:
+        env["HOMEPORT_FETCH_PRIVATE_ADDRESSES"] = "true"
+    server = Server(tmp_path, env=env).start()
+    try:
+        client = server.client()
+        content = [{"type": "input_file", "file_url": pdf_url}, {"type": "input_text", "text": "Code word?"}]
+        if not allow_private:
+            # Loopback is this server's own network: refused before any connection is made.
+            with pytest.raises(openai.BadRequestError) as error:
+                _count(client, content)
+            assert error.value.param == "input[0].content[0].file_url" and "private" in error.value.message
+            return
+        assert _count(client, content) > _count(client, content[1:]) + 20
+        with pytest.raises(openai.BadRequestError) as missing:
+            _count(client, [{"type": "input_file", "file_url": pdf_url.replace("memo", "nothing")}])
+        assert missing.value.param == "input[0].content[0].file_url"
+    finally:
+        server.stop()

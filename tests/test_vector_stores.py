@@ -230,6 +230,11 @@ def test_bad_requests(client: OpenAI, library: dict[str, str]) -> None:
             "attributes",
         ),
         (lambda: client.vector_stores.create(name="x", extra_body={"colour": "red"}), openai.BadRequestError, "colour"),
+        (
+            lambda: client.vector_stores.create(name="x", chunking_strategy={"type": "auto"}),
+            openai.BadRequestError,
+            "chunking_strategy",
+        ),
     ]
     for call, error_type, param in cases:
         with pytest.raises(error_type) as error:

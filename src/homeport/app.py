@@ -12,6 +12,7 @@ from homeport.api import KeyRing, install_errors, router
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
 from homeport.files.blobs import BlobStore
+from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
 from homeport.responses import (
@@ -57,7 +58,10 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         embedder = Embedder.packaged(threads=settings.threads)
         app.state.embedder = embedder
         blobs = BlobStore(settings.data_dir / "files")
-        files = FileService(FileRepository(database), blobs, max_bytes=settings.max_file_bytes)
+        remote = FetchPolicy(
+            settings.fetch_file_urls, settings.fetch_private_addresses, max_bytes=settings.max_file_bytes
+        )
+        files = FileService(FileRepository(database), blobs, max_bytes=settings.max_file_bytes, remote=remote)
         app.state.files = files
         index = VectorIndex(settings.data_dir / "vectors.db", embedder.dimensions)
         vector_store_rows = VectorStoreRepository(database)

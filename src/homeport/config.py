@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         512 * 2**20, ge=1, description="Largest file accepted by /v1/files and /v1/uploads, in bytes"
     )
+    fetch_file_urls: bool = Field(
+        False, description="Let `input_file.file_url` fetch documents over HTTP(S); off: such a request is a 400"
+    )
+    fetch_private_addresses: bool = Field(
+        False, description="Let those fetches reach loopback, private and reserved addresses (this server's network)"
+    )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning, error)")
 
     @field_validator("aliases", "api_keys", mode="before")

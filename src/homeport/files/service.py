@@ -15,6 +15,7 @@ from typing import Any
 
 from homeport.errors import InvalidRequest, NotFound
 from homeport.files.blobs import BlobStore, StagedBlob
+from homeport.files.remote import FetchPolicy
 from homeport.ids import new_id
 from homeport.store.files import FileRepository, StoredFile, StoredPart, StoredUpload
 
@@ -80,10 +81,13 @@ def clean_filename(filename: str | None) -> str:
 
 
 class FileService:
-    def __init__(self, repository: FileRepository, blobs: BlobStore, *, max_bytes: int) -> None:
+    def __init__(
+        self, repository: FileRepository, blobs: BlobStore, *, max_bytes: int, remote: FetchPolicy | None = None
+    ) -> None:
         self._files = repository
         self.blobs = blobs
         self.max_bytes = max_bytes
+        self.remote = remote or FetchPolicy(enabled=False, allow_private=False, max_bytes=max_bytes)
         self.before_delete: list[FileHook] = []
 
     async def create(

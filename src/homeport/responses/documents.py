@@ -16,6 +16,7 @@ from typing import Any
 from anyio import to_thread
 
 from homeport.errors import HomeportError, InvalidRequest
+from homeport.files.remote import fetch
 from homeport.files.service import FileService
 from homeport.retrieval.parsing import UnreadableFile, model_text, parse_document
 
@@ -26,6 +27,8 @@ Documents = dict[str, str]
 def document_key(part: dict[str, Any]) -> str:
     if part.get("file_id"):
         return str(part["file_id"])
+    if part.get("file_url"):
+        return "url:" + str(part["file_url"])
     return "data:" + hashlib.sha256(str(part.get("file_data", "")).encode()).hexdigest()
 
 
@@ -34,11 +37,6 @@ def check_file_part(part: dict[str, Any], where: str) -> None:
     given = [key for key in ("file_id", "file_data", "file_url") if part.get(key)]
     if len(given) != 1:
         raise InvalidRequest("An 'input_file' needs exactly one of 'file_id', 'file_data' and 'file_url'.", param=where)
-    if given[0] == "file_url":
-        raise InvalidRequest(
-            "This server does not fetch files from URLs; upload the file and pass its 'file_id'.",
-            param=f"{where}.file_url",
-        )
     if given[0] == "file_data" and not part.get("filename"):
         raise InvalidRequest("An 'input_file' with 'file_data' needs a 'filename'.", param=f"{where}.filename")
 
@@ -76,6 +74,9 @@ async def _read(files: FileService, project: str, part: dict[str, Any], where: s
     if part.get("file_id"):
         stored, data = await files.read(project, part["file_id"], param=f"{where}.file_id")
         filename = stored.filename
+    elif part.get("file_url"):
+        fetched = await fetch(str(part["file_url"]), files.remote, f"{where}.file_url")
+        filename, data = str(part.get("filename") or fetched.filename), fetched.data
     else:
         filename = str(part.get("filename"))
         data = _inline_bytes(str(part["file_data"]), f"{where}.file_data")

@@ -75,6 +75,15 @@ class CreateVectorStoreParams(BaseModel):
     file_ids: list[str] = Field(default_factory=list, max_length=500)
     chunking_strategy: ChunkingStrategy | None = None
 
+    @model_validator(mode="after")
+    def _chunking_needs_files(self) -> CreateVectorStoreParams:
+        if self.chunking_strategy is not None and not self.file_ids:
+            raise InvalidRequest(
+                "'chunking_strategy' applies to the files in 'file_ids'; give both or neither.",
+                param="chunking_strategy",
+            )
+        return self
+
 
 class UpdateVectorStoreParams(BaseModel):
     model_config = _STRICT
