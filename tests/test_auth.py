@@ -68,7 +68,9 @@ def test_files_and_vector_stores_are_scoped_to_their_keys_project(keyed_server: 
     team_b = keyed_server.client(api_key="sk-b")
     file = team_a.files.create(file=("plans.txt", b"The launch is on Tuesday."), purpose="assistants")
     store = team_a.vector_stores.create(name="plans", file_ids=[file.id])
+    container = team_a.containers.create(name="plans", file_ids=[file.id])
     assert team_b.files.list().data == [] and team_b.vector_stores.list().data == []
+    assert team_b.containers.list().data == []
     for attempt in (
         lambda: team_b.files.retrieve(file.id),
         lambda: team_b.files.content(file.id),
@@ -76,6 +78,9 @@ def test_files_and_vector_stores_are_scoped_to_their_keys_project(keyed_server: 
         lambda: team_b.vector_stores.retrieve(store.id),
         lambda: team_b.vector_stores.search(store.id, query="launch"),
         lambda: team_b.vector_stores.files.list(vector_store_id=store.id),
+        lambda: team_b.containers.retrieve(container.id),
+        lambda: team_b.containers.files.list(container.id),
+        lambda: team_b.containers.create(name="theft", file_ids=[file.id]),
         lambda: team_b.responses.create(
             model="gpt-4o", input="When?", tools=[{"type": "file_search", "vector_store_ids": [store.id]}]
         ),

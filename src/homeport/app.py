@@ -27,8 +27,10 @@ from homeport.retrieval.index import VectorIndex
 from homeport.retrieval.ingestion import Ingestor
 from homeport.retrieval.search import Searcher
 from homeport.retrieval.vector_stores import VectorStoreService
+from homeport.sandbox.containers import ContainerService
 from homeport.store import (
     ChatCompletionRepository,
+    ContainerRepository,
     ConversationRepository,
     Database,
     FileRepository,
@@ -69,12 +71,14 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         searcher = Searcher(vector_store_rows, FileRepository(database), index, embedder)
         vector_stores = VectorStoreService(vector_store_rows, files, index, ingestor, searcher)
         app.state.vector_stores = vector_stores
+        containers = ContainerService(ContainerRepository(database), files, settings.data_dir / "containers")
+        app.state.containers = containers
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         app.state.responses = ResponseService(
             catalog, ResponseRepository(database), conversations, prompts, files, vector_stores
         )
         ingestor.loop.start()
-        sweeper = Sweeper(files)
+        sweeper = Sweeper(files, containers)
         sweeper.loop.start()
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:

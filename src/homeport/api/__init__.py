@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from homeport.api import (
     chat,
     completions,
+    containers,
     conversations,
     embeddings,
     errors,
@@ -26,5 +27,6 @@ router.include_router(completions.router)
 router.include_router(embeddings.router)
 router.include_router(files.router)
 router.include_router(vector_stores.router)
+router.include_router(containers.router)
 
 install_errors = errors.install

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from homeport.api.auth import project
 from homeport.api.body import read_json
-from homeport.api.multipart import Form, read_form
+from homeport.api.multipart import read_form
 from homeport.api.pagination import FilePage
 from homeport.errors import InvalidRequest
 from homeport.files.service import (
@@ -32,19 +32,12 @@ def _service(request: Request) -> FileService:
     return service
 
 
-def _only_fields(form: Form, allowed: set[str]) -> None:
-    for name in form.fields:
-        if name not in allowed:
-            form.discard()
-            raise InvalidRequest(f"Unrecognized request argument supplied: {name}", param=name)
-
-
 @router.post("/files")
 async def create_file(request: Request, project: str = Depends(project)) -> Any:
     service = _service(request)
     form = await read_form(request, blobs=service.blobs, file_field="file", limit=service.max_bytes)
     try:
-        _only_fields(form, _FILE_FIELDS)
+        form.only_fields(_FILE_FIELDS)
         if form.file is None:
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         purpose = check_purpose(form.fields.get("purpose"))
@@ -134,7 +127,7 @@ async def add_upload_part(request: Request, upload_id: str, project: str = Depen
     upload = await service.pending_upload(project, upload_id)
     form = await read_form(request, blobs=service.blobs, file_field="data", limit=MAX_PART_BYTES)
     try:
-        _only_fields(form, set())
+        form.only_fields(set())
         if form.file is None:
             raise InvalidRequest("Missing required parameter: 'data'.", param="data")
         part = await service.add_part(upload, form.file)

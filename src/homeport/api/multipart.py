@@ -40,6 +40,13 @@ class Form:
         if self.file is not None:
             self.file.discard()
 
+    def only_fields(self, allowed: set[str]) -> None:
+        """A 400 naming the first text field not in `allowed` (the staged file is thrown away with it)."""
+        for name in self.fields:
+            if name not in allowed:
+                self.discard()
+                raise InvalidRequest(f"Unrecognized request argument supplied: {name}", param=name)
+
 
 class _Collector:
     """The parser's callbacks: routes each part's bytes to memory (fields) or to the staged blob (the file)."""

@@ -191,3 +191,43 @@ class VectorStoreFileBatchRow(Base):
     vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ContainerRow(Base):
+    """A code_interpreter container's metadata; its process lives in memory and its files under the data dir."""
+
+    __tablename__ = "containers"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    expires_after_minutes: Mapped[int] = mapped_column(Integer)
+    last_active_at: Mapped[int] = mapped_column(BigInteger)
+    memory_limit: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_containers_id"),
+        Index("ix_containers_project_position", "project", "position"),
+    )
+
+
+class ContainerFileRow(Base):
+    """A file in a container's /mnt/data, uploaded (`user`) or written by code (`assistant`)."""
+
+    __tablename__ = "container_files"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    container_id: Mapped[str] = mapped_column(String(64), ForeignKey("containers.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(String(1024))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        UniqueConstraint("container_id", "path", name="uq_container_files_path"),
+        UniqueConstraint("id", name="uq_container_files_id"),
+    )
