@@ -98,7 +98,7 @@ BAD_BODIES = [
         "text.format.schema",
         "missing_required_parameter",
     ),
-    ({"model": "gpt-4o", "input": "Hi", "include": ["code_interpreter_call.outputs"]}, "include", None),
+    ({"model": "gpt-4o", "input": "Hi", "include": ["web_search_call.results"]}, "include", None),
     ({"model": "gpt-4o", "input": "Hi", "include": ["everything"]}, "include[0]", "invalid_value"),
     ({"model": "gpt-4o", "input": "Hi", "service_tier": "flex"}, "service_tier", None),
     ({"model": "gpt-4o", "input": "Hi", "prompt_cache_retention": "24h"}, "prompt_cache_retention", None),

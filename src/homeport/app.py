@@ -73,10 +73,10 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.vector_stores = vector_stores
         containers = ContainerService(ContainerRepository(database), files, settings.data_dir / "containers")
         app.state.containers = containers
-        app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         app.state.responses = ResponseService(
-            catalog, ResponseRepository(database), conversations, prompts, files, vector_stores
+            catalog, ResponseRepository(database), conversations, prompts, files, vector_stores, containers
         )
+        app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         ingestor.loop.start()
         sweeper = Sweeper(files, containers)
         sweeper.loop.start()
@@ -86,6 +86,7 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         finally:
             await sweeper.loop.stop()
             await ingestor.loop.stop()
+            await containers.close()
             index.close()
             await database.close()
             engine.close()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from homeport.api.auth import project
@@ -122,8 +123,14 @@ async def retrieve_file(request: Request, container_id: str, file_id: str, proje
 async def file_content(request: Request, container_id: str, file_id: str, project: str = Depends(project)) -> Any:
     service = _service(request)
     container = await service.usable(project, container_id)
-    file = await service.file(container, file_id)
-    return FileResponse(service.host_path(file), media_type="application/octet-stream")
+    opened = service.open(await service.file(container, file_id))
+
+    def chunks() -> Iterator[bytes]:
+        with opened:
+            while data := opened.read(1 << 20):
+                yield data
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream")
 
 
 @router.delete("/containers/{container_id}/files/{file_id}")

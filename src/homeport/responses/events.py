@@ -146,15 +146,18 @@ class EventEmitter:
             }
         )
 
-    def item_progress(self, event_type: str, item: OutputItem) -> ResponseStreamEvent:
-        """A status event of a server-owned tool's item (`response.<item type>.in_progress`, `.searching`, …):
-        the tool names it, the shape is the same for all of them."""
+    def item_progress(
+        self, event_type: str, item: OutputItem, fields: dict[str, Any] | None = None
+    ) -> ResponseStreamEvent:
+        """A status event of a server-owned tool's item (`response.<item type>.in_progress`, `.searching`, a code
+        delta, …): the tool names it and gives any fields of its own; the item's id and place are the same for all."""
         return _STREAM_EVENT.validate_python(
             {
                 "type": event_type,
                 "item_id": item.id,
                 "output_index": len(self.response.output),
                 "sequence_number": self._number(),
+                **(fields or {}),
             }
         )
 

@@ -211,7 +211,9 @@ Include = Literal[
     "reasoning.encrypted_content",
 ]
 
-SUPPORTED_INCLUDES = frozenset({"message.output_text.logprobs", "file_search_call.results"})
+SUPPORTED_INCLUDES = frozenset(
+    {"message.output_text.logprobs", "file_search_call.results", "code_interpreter_call.outputs"}
+)
 
 
 def check_includes(include: Sequence[str], param: str = "include") -> None:

@@ -26,7 +26,7 @@ from homeport.errors import HomeportError
 from homeport.ids import new_id, suffix_of
 from homeport.responses.events import EventEmitter
 from homeport.responses.output import Annotate, OutputBuilder, ServerCall
-from homeport.tools.base import ServerTool, ToolResult
+from homeport.tools.base import Progress, ServerTool, ToolResult
 
 log = logging.getLogger("homeport.responses")
 
@@ -131,7 +131,7 @@ async def _run_tool(
     tool: ServerTool, call: ServerCall, emitter: EventEmitter, question: str
 ) -> AsyncIterator[ResponseStreamEvent | ToolResult]:
     """One server-tool call: its item added, its status events, its item done; then its result for the loop."""
-    item = tool.start(new_id(tool.id_prefix, suffix_of(emitter.response.id)))
+    item = await tool.start(new_id(tool.id_prefix, suffix_of(emitter.response.id)))
     yield emitter.item_added(item)
     try:
         arguments: Any = json.loads(call.arguments or "{}")
@@ -141,6 +141,8 @@ async def _run_tool(
         if isinstance(step, ToolResult):
             yield emitter.item_done(step.item)
             yield step
+        elif isinstance(step, Progress):
+            yield emitter.item_progress(step.type, item, step.fields)
         else:
             yield emitter.item_progress(step, item)
 

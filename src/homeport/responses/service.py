@@ -31,6 +31,7 @@ from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
 from homeport.responses.tool_params import ToolChoice, responses_tool_choice, tool_constraint, tools_params
 from homeport.retrieval.vector_stores import VectorStoreService
+from homeport.sandbox.containers import ContainerService
 from homeport.store import ResponseRepository, StoredResponse
 from homeport.tools.registry import ToolContext
 
@@ -61,6 +62,7 @@ class ResponseService:
         prompts: PromptLibrary,
         files: FileService,
         vector_stores: VectorStoreService,
+        containers: ContainerService,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
@@ -68,6 +70,7 @@ class ResponseService:
         self._prompts = prompts
         self._files = files
         self._vector_stores = vector_stores
+        self._containers = containers
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
@@ -88,7 +91,8 @@ class ResponseService:
         documents = await read_documents(self._files, project, item_file_parts(earlier, "history"), strict=False)
         documents |= await read_documents(self._files, project, item_file_parts(input_items, "input"), strict=True)
         include = frozenset(params.include or ())
-        tools = tools_params(params.tools, engine, ToolContext(project, self._vector_stores, include))
+        context = ToolContext(project, self._vector_stores, self._containers, include, earlier)
+        tools = tools_params(params.tools, engine, context)
         for server_tool in tools.server.values():
             await server_tool.check()
         choice = responses_tool_choice(params.tool_choice, tools.tools)
@@ -119,12 +123,13 @@ class ResponseService:
         calls = tool_constraint(
             told, choice, parallel=parallel, max_calls=params.max_tool_calls, text=text, engine=engine
         )
-        # After a server-owned tool has run the model answers from what it found: it may call a client tool, but not
-        # a server tool again, and a plain-text answer may not open like a call (small models otherwise repeat the
-        # same search, as a call or written out as one, until the token limit).
+        # After a server-owned tool has run the model answers from what it found: it may call a client tool or a
+        # repeatable server tool (code, after an error), but not a search again, and a plain-text answer may not
+        # open like a call (small models otherwise repeat the same search, as a call or written out as one).
         followup = ToolChoice("auto" if choice.mode == "required" else choice.mode, choice.allowed)
-        client_tools = [tool for tool in told if tool.name not in tools.server]
-        answer = text if text is not None or not tools.server else Regex(PROSE)
+        once = {name for name, server_tool in tools.server.items() if not server_tool.repeatable}
+        client_tools = [tool for tool in told if tool.name not in once]
+        answer = text if text is not None or not once else Regex(PROSE)
         after_tools = tool_constraint(
             client_tools, followup, parallel=parallel, max_calls=None, text=text, engine=engine
         )

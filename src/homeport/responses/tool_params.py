@@ -31,7 +31,13 @@ from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
 from homeport.tools.base import ServerTool
-from homeport.tools.registry import CLIENT_TOOL_TYPES, SERVER_TOOL_TYPES, ToolContext, build_server_tool
+from homeport.tools.registry import (
+    CLIENT_TOOL_TYPES,
+    SERVER_FUNCTIONS,
+    SERVER_TOOL_TYPES,
+    ToolContext,
+    build_server_tool,
+)
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 TOOL_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
@@ -196,7 +202,8 @@ def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool
     kind = raw.get("type")
     if kind in SERVER_TOOL_TYPES:
         only_keys(raw, {"type"}, "tool_choice")
-        return ToolChoice("required", frozenset({named_tool(kind, kind, tools, "tool_choice.type")}))
+        name = named_tool(SERVER_FUNCTIONS[kind], "function", tools, "tool_choice.type")
+        return ToolChoice("required", frozenset({name}))
     if kind in ("function", "custom"):
         only_keys(raw, {"type", "name"}, "tool_choice")
         return ToolChoice("required", frozenset({named_tool(raw.get("name"), kind, tools, "tool_choice.name")}))
@@ -216,7 +223,7 @@ def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool
             kind = entry.get("type") if isinstance(entry, dict) else None
             if kind in SERVER_TOOL_TYPES:
                 only_keys(entry, {"type"}, where)
-                names.add(named_tool(kind, kind, tools, f"{where}.type"))
+                names.add(named_tool(SERVER_FUNCTIONS[kind], "function", tools, f"{where}.type"))
                 continue
             if kind not in ("function", "custom"):
                 raise InvalidRequest("Allowed tools must be of type 'function' or 'custom'.", param=f"{where}.type")

@@ -21,6 +21,14 @@ Annotator = Callable[[str, int], list[dict[str, Any]]]
 """(final answer text, how many result pieces the model read) -> the answer's annotations, in text order."""
 
 
+@dataclass(frozen=True)
+class Progress:
+    """A status event of the tool's item: its `type`, and any fields beyond the item's id and place."""
+
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class ToolResult:
     item: ResponseOutputItem
@@ -39,6 +47,8 @@ class ServerTool(ABC):
     """The `type` of its output item, e.g. `file_search_call`."""
     id_prefix: str
     """The prefix of its items' ids, e.g. `fs`."""
+    repeatable: bool = False
+    """May the model call it again after seeing its output (code after an error: yes; a second search: no)."""
 
     @abstractmethod
     async def check(self) -> None:
@@ -50,12 +60,13 @@ class ServerTool(ABC):
         """How the model is told about it and calls it."""
 
     @abstractmethod
-    def start(self, item_id: str) -> ResponseOutputItem:
+    async def start(self, item_id: str) -> ResponseOutputItem:
         """Its output item, `in_progress`, as `response.output_item.added` shows it."""
 
     @abstractmethod
     def run(
         self, item: ResponseOutputItem, arguments: dict[str, Any], question: str
-    ) -> AsyncIterator[str | ToolResult]:
-        """Do the work: yield the `type` of each status event as it happens, then one `ToolResult`. `question` is
-        the user's latest message, for a tool that must make do when a small model's arguments say nothing."""
+    ) -> AsyncIterator[str | Progress | ToolResult]:
+        """Do the work: yield each status event as it happens (its `type`, or a `Progress` with more fields), then
+        one `ToolResult`. `question` is the user's latest message, for a tool that must make do when a small
+        model's arguments say nothing."""

@@ -24,7 +24,7 @@ from homeport.errors import HomeportError
 from homeport.retrieval.filters import Filter, parse_filter
 from homeport.retrieval.search import SearchResult
 from homeport.retrieval.vector_stores import VectorStoreService
-from homeport.tools.base import ServerTool, ToolResult
+from homeport.tools.base import Progress, ServerTool, ToolResult
 
 log = logging.getLogger("homeport.tools")
 
@@ -138,14 +138,14 @@ class FileSearch(ServerTool):
     def function(self) -> FunctionTool:
         return FunctionTool("file_search", PARAMETERS, strict=True, description=DESCRIPTION)
 
-    def start(self, item_id: str) -> ResponseOutputItem:
+    async def start(self, item_id: str) -> ResponseOutputItem:
         return ResponseFileSearchToolCall(
             id=item_id, type="file_search_call", status="in_progress", queries=[], results=None
         )
 
     async def run(
         self, item: ResponseOutputItem, arguments: dict[str, Any], question: str
-    ) -> AsyncIterator[str | ToolResult]:
+    ) -> AsyncIterator[str | Progress | ToolResult]:
         assert isinstance(item, ResponseFileSearchToolCall)
         written = arguments.get("queries")
         queries = [query.strip() for query in written if _says_something(query)] if isinstance(written, list) else []
