@@ -96,11 +96,20 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
         for call in output.server_calls:
             tool = turn.server_tools[call.name]
             result: ToolResult | None = None
-            async for event_or_result in _run_tool(tool, call, emitter, _question(request)):
-                if isinstance(event_or_result, ToolResult):
-                    result = event_or_result
-                else:
-                    yield event_or_result
+            try:
+                async for event_or_result in _run_tool(tool, call, emitter, _question(request)):
+                    if isinstance(event_or_result, ToolResult):
+                        result = event_or_result
+                    else:
+                        yield event_or_result
+            except HomeportError as exc:
+                log.warning("response %s: %s failed: %s", emitter.response.id, call.name, exc.message)
+                yield emitter.failed(f"The {call.name} tool failed: {exc.message}")
+                return
+            except Exception:
+                log.exception("response %s: %s failed", emitter.response.id, call.name)
+                yield emitter.failed(f"The server had an error while running the {call.name} tool.")
+                return
             assert result is not None, "a tool's run ends with its result"
             calls.append(ToolCall(call.name, arguments=call.arguments or "{}"))
             chat = [*request.messages, ChatMessage("assistant", "", tuple(calls)), *outputs]
