@@ -43,8 +43,6 @@ class ToolResult:
 class ServerTool(ABC):
     """One server-owned tool of one request (its options, bound to the caller's project)."""
 
-    item_type: str
-    """The `type` of its output item, e.g. `file_search_call`."""
     id_prefix: str
     """The prefix of its items' ids, e.g. `fs`."""
     repeatable: bool = False

@@ -82,7 +82,6 @@ def replay_code(item: dict[str, Any]) -> tuple[ToolCall, str]:
 
 
 class CodeInterpreter(ServerTool):
-    item_type = "code_interpreter_call"
     id_prefix = "ci"
     repeatable = True
 

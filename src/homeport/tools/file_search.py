@@ -108,7 +108,6 @@ def replay(item: dict[str, Any]) -> tuple[ToolCall, str]:
 
 
 class FileSearch(ServerTool):
-    item_type = "file_search_call"
     id_prefix = "fs"
 
     def __init__(
