@@ -16,6 +16,7 @@ from openai.types.responses import ResponseCodeInterpreterToolCall
 from homeport.errors import NotFound
 from homeport.files.blobs import BlobStore
 from homeport.files.service import FileService
+from homeport.responses.runner import MAX_TOOL_ROUNDS
 from homeport.sandbox.containers import ContainerService
 from homeport.sandbox.runtime import probe
 from homeport.store import ContainerRepository, Database, FileRepository
@@ -75,16 +76,33 @@ def test_the_tool_runs_code_in_a_container(client: OpenAI) -> None:
         max_output_tokens=160,
         temperature=0,
     ) as stream:
-        types = [event.type for event in stream]
+        events = list(stream)
+    types = [event.type for event in events]
     calls = [t for t in types if t.startswith("response.code_interpreter_call")]
-    assert calls[:5] == [
+    # The item opens as the model starts the call, and its code streams as the model writes it.
+    added = types.index("response.output_item.added")
+    assert types[added + 1 : added + 3] == [
         "response.code_interpreter_call.in_progress",
         "response.code_interpreter_call_code.delta",
-        "response.code_interpreter_call_code.done",
-        "response.code_interpreter_call.interpreting",
-        "response.code_interpreter_call.completed",
     ]
-    assert types[-1] in ("response.completed", "response.incomplete")
+    deltas = calls.count("response.code_interpreter_call_code.delta")
+    assert (
+        calls
+        == [
+            "response.code_interpreter_call.in_progress",
+            *["response.code_interpreter_call_code.delta"] * deltas,
+            "response.code_interpreter_call_code.done",
+            "response.code_interpreter_call.interpreting",
+            "response.code_interpreter_call.completed",
+        ][: len(calls)]
+    )
+    assert deltas > 1
+    final = events[-1]
+    assert final.type in ("response.completed", "response.incomplete")
+    code = final.response.output[0]
+    assert isinstance(code, ResponseCodeInterpreterToolCall) and code.code
+    streamed = "".join(event.delta for event in events if event.type == "response.code_interpreter_call_code.delta")
+    assert streamed == code.code
 
 
 def test_the_item_and_its_container(client: OpenAI) -> None:
@@ -105,12 +123,14 @@ def test_the_item_and_its_container(client: OpenAI) -> None:
     container = client.containers.retrieve(call.container_id)
     assert container.status == "running"
     assert response.tools[0].type == "code_interpreter"
-    # Without the include, the outputs are not shown; the chain reuses the same auto container.
+    # Without the include, the outputs are not shown; the chain reuses the same auto container, and this
+    # request's files are copied into it.
+    notes = client.files.create(file=("notes.txt", b"hello"), purpose="user_data")
     again = client.responses.create(
         model="gpt-4o",
         input="Run it again with python.",
         previous_response_id=response.id,
-        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+        tools=[{"type": "code_interpreter", "container": {"type": "auto", "file_ids": [notes.id]}}],
         tool_choice={"type": "code_interpreter"},
         parallel_tool_calls=False,
         max_output_tokens=160,
@@ -119,6 +139,27 @@ def test_the_item_and_its_container(client: OpenAI) -> None:
     second = again.output[0]
     assert isinstance(second, ResponseCodeInterpreterToolCall)
     assert second.container_id == call.container_id and second.outputs is None
+    assert "/mnt/data/notes.txt" in {file.path for file in client.containers.files.list(call.container_id)}
+
+
+@pytest.mark.default_model
+def test_failed_code_runs_again_within_the_limits(default_client: OpenAI) -> None:
+    """After an error the model may run code again, one call at a time, until `max_tool_calls` or the rounds a
+    response allows are spent; then it must answer (Qwen2.5-Coder-0.5B reruns this same code every time)."""
+    for limit, most in ((None, MAX_TOOL_ROUNDS), (2, 2)):
+        response = default_client.responses.create(
+            model="gpt-4o",
+            input="Use python to run this code: print(1/0)",
+            tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+            include=["code_interpreter_call.outputs"],
+            max_tool_calls=limit,
+            max_output_tokens=500,
+            temperature=0,
+        )
+        calls = [item for item in response.output if isinstance(item, ResponseCodeInterpreterToolCall)]
+        assert 2 <= len(calls) <= most
+        assert all(call.outputs and "ZeroDivisionError" in call.outputs[0].logs for call in calls)  # type: ignore[union-attr]
+        assert response.status == "completed" and response.output[-1].type == "message" and response.output_text
 
 
 def test_an_explicit_container_and_errors(client: OpenAI) -> None:

@@ -30,6 +30,7 @@ from homeport.engines.constraints import (
     Regex,
     ToolCalls,
 )
+from homeport.engines.tool_format import CodeFence
 from homeport.engines.tool_reader import ToolCallReader, parse_tool_calls
 from homeport.errors import InvalidRequest
 
@@ -185,6 +186,45 @@ def test_auto_mode_allows_text_then_calls_and_nothing_after(grammars: Grammars) 
         assert accepts(grammars, ToolCalls([TIME]), answer) == valid, answer
 
 
+PYTHON = FunctionTool("python", strict_object(code={"type": "string"}), fence=CodeFence("python", "code"))
+
+
+def test_a_code_block_calls_the_function_that_takes_code(grammars: Grammars) -> None:
+    block = "```python\nprint(1)\n```"
+    call = '<tool_call>\n{"name": "python", "arguments": {"code": "1"}}\n</tool_call>'
+    answers = {
+        block: True,
+        f"Let me compute it.\n\n{block}": True,
+        f"{block}\nThat prints 1.": False,  # the block ends the answer
+        "Plain text, with ``` backticks.": True,
+        "```python\n\n```": False,  # no code
+        f"{call}": True,
+        f"{block}\n{call}": False,
+        '```json\n{"name": "python", "arguments": {"code": "1"}}\n```': True,
+    }
+    for answer, valid in answers.items():
+        assert accepts(grammars, ToolCalls([PYTHON, TIME]), answer) == valid, answer
+    assert accepts(grammars, ToolCalls([PYTHON], required=True), block)
+    assert not accepts(grammars, ToolCalls([PYTHON], required=True), f"Sure.\n{block}")
+    assert accepts(grammars, ToolCalls([TIME]), f"Sure.\n{block}\nMore.")  # without the tool a block is text
+    assert not accepts(grammars, ToolCalls([PYTHON], text=JsonObject()), block)  # structured text: no blocks
+
+
+def test_a_code_block_reads_as_a_call_with_its_code_as_the_argument() -> None:
+    fences = {"python": CodeFence("python", "code")}
+    answers = {
+        "```python\nprint(1)\n```": ("", [ToolCall("python", arguments='{"code": "print(1)"}')]),
+        'Sure:\n\n```python\nprint("a\\b")\n```': (
+            "Sure:",
+            [ToolCall("python", arguments='{"code": "print(\\"a\\\\b\\")"}')],
+        ),
+        "One ``` and ```py only.": ("One ``` and ```py only.", []),
+    }
+    for answer, parsed in answers.items():
+        assert parse_tool_calls(answer, fences) == parsed
+        assert read_one_character_at_a_time(answer, fences) == parsed, answer
+
+
 def test_required_mode_forces_one_call_when_limited_to_one(llm: llama_cpp.Llama, grammars: Grammars) -> None:
     text = run(llm, grammars, ToolCalls([WEATHER, TIME], required=True, max_calls=1), "Say hello.")
     assert len(calls_in(text, [WEATHER, TIME])) == 1
@@ -246,9 +286,9 @@ def test_answers_parse_back_into_text_and_calls() -> None:
         assert read_one_character_at_a_time(answer) == parsed, answer
 
 
-def read_one_character_at_a_time(answer: str) -> tuple[str, list[ToolCall]]:
+def read_one_character_at_a_time(answer: str, fences: dict[str, CodeFence] | None = None) -> tuple[str, list[ToolCall]]:
     """What a stream of one-character pieces reads as: every held-back tail must resolve the same way."""
-    reader = ToolCallReader()
+    reader = ToolCallReader(fences=fences)
     pieces = [piece for character in answer for piece in reader.push(character)] + reader.finish()
     text = "".join(piece.text for piece in pieces if isinstance(piece, TextDelta))
     calls: list[ToolCall] = []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from io import BytesIO
 
 import pytest
 from openai import OpenAI
 from tests.documents import make_pdf
+
+from homeport.sandbox.runtime import probe
 
 pytestmark = pytest.mark.default_model
 
@@ -216,3 +219,59 @@ def test_file_search_airline_baggage(default_client: OpenAI) -> None:
     assert message.type == "message"
     citations = message.content[0].annotations  # type: ignore[union-attr]
     assert citations and {citation.file_id for citation in citations} == {file_id}  # type: ignore[union-attr]
+
+
+needs_sandbox = pytest.mark.skipif(probe() is not None, reason=f"no confined execution here: {probe()}")
+
+
+@needs_sandbox
+def test_code_interpreter_solves_the_equation(default_client: OpenAI) -> None:
+    client = default_client
+    instructions = (
+        "You are a personal math tutor. When asked a math question, write and run code using the python tool to "
+        "answer the question."
+    )
+    response = client.responses.create(
+        model="gpt-4.1",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+        instructions=instructions,
+        input="I need to solve the equation 3x + 11 = 14. Can you help me?",
+        include=["code_interpreter_call.outputs"],
+        max_output_tokens=400,
+        temperature=0,
+    )
+    calls = [item for item in response.output if item.type == "code_interpreter_call"]
+    assert calls and calls[0].status == "completed" and calls[0].outputs
+    assert any(output.type == "logs" and "1" in output.logs for output in calls[0].outputs)
+    assert response.output[-1].type == "message"
+    assert re.search(r"x\s*=\s*1\b", response.output_text)
+
+
+@needs_sandbox
+def test_code_interpreter_charts_an_uploaded_csv(default_client: OpenAI) -> None:
+    """A CSV in, a PNG out: uploaded, analysed in the container, cited, and downloaded from it."""
+    client = default_client
+    csv = b"month,total\njan,10\nfeb,12\nmar,17\napr,15\n"
+    sales = client.files.create(file=("sales.csv", csv), purpose="user_data")
+    response = client.responses.create(
+        model="gpt-4.1",
+        tools=[{"type": "code_interpreter", "container": {"type": "auto", "file_ids": [sales.id]}}],
+        input="Here is sales.csv. Make a line chart of total by month and save it to /mnt/data/chart.png.",
+        include=["code_interpreter_call.outputs"],
+        max_output_tokens=400,
+        temperature=0,
+    )
+    call = next(item for item in response.output if item.type == "code_interpreter_call")
+    assert call.outputs and any(output.type == "image" for output in call.outputs)
+    message = response.output[-1]
+    assert message.type == "message"
+    citation = message.content[0].annotations[0]  # type: ignore[union-attr]
+    assert citation.type == "container_file_citation" and citation.filename == "chart.png"
+    assert citation.container_id == call.container_id
+    chart = client.containers.files.content.retrieve(citation.file_id, container_id=call.container_id)
+    assert chart.read().startswith(b"\x89PNG")
+    listed = client.containers.files.list(call.container_id)
+    assert {(file.path, file.source) for file in listed} >= {
+        ("/mnt/data/sales.csv", "user"),
+        ("/mnt/data/chart.png", "assistant"),
+    }

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homeport.engines.date_formats import with_date_patterns
-from homeport.engines.tool_format import CLOSE, OPEN, Tags, tool_call_lark
+from homeport.engines.tool_format import CLOSE, OPEN, CodeFence, Tags, tool_call_lark
 from homeport.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class FunctionTool:
     strict: bool = True
     description: str | None = None
     """For the prompt only; the grammar does not depend on it."""
+    fence: CodeFence | None = None
+    """A function that takes code: a Markdown block in that language calls it too (see `tool_format`)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,13 @@ class ToolCalls:
     text: JsonSchema | JsonObject | None = None
     """What text must be when the model answers instead of calling (a structured output); None: any text.
     Calls then always come tagged, never bare: a bare call would read as JSON text."""
+
+    @property
+    def fences(self) -> dict[str, CodeFence]:
+        """Tool name -> the code block that calls it, for the functions that take code (none with `text`)."""
+        if self.text is not None:
+            return {}
+        return {tool.name: tool.fence for tool in self.tools if isinstance(tool, FunctionTool) and tool.fence}
 
 
 Constraint = JsonSchema | JsonObject | LarkGrammar | Regex | ToolCalls
@@ -204,7 +213,7 @@ class Grammars:
         try:
             lark, side = tool_call_lark(
                 functions, custom, required=calls.required, max_calls=calls.max_calls, tags=self.tags,
-                json_options=_TEMPLATE_JSON, text_schema=_text_schema(calls.text),
+                json_options=_TEMPLATE_JSON, text_schema=_text_schema(calls.text), fences=list(calls.fences.values()),
             )  # fmt: skip
         except ValueError as exc:
             raise InvalidRequest(str(exc), param=param) from exc

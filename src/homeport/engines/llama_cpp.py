@@ -184,7 +184,11 @@ class LlamaCppEngine:
         guide = self._grammars().processor(sampling.constraint) if sampling.constraint else None
         output = DeltaAssembler(sampling.stop)
         constraint = sampling.constraint
-        reader = ToolCallReader(json_text=constraint.text is not None) if isinstance(constraint, ToolCalls) else None
+        reader = (
+            ToolCallReader(json_text=constraint.text is not None, fences=constraint.fences)
+            if isinstance(constraint, ToolCalls)
+            else None
+        )
         produced = 0
         reason: Literal["stop", "length"] = "length"
         for token in self._sampled(prompt, sampling, guide, capture) if budget > 0 else ():

@@ -21,6 +21,9 @@ An answer is free text, tool calls, or text followed by calls:
 - Function calls may also come bare, one JSON line each and no tags, when the answer starts with them, or fenced as
   a Markdown JSON block (`{FENCE_OPEN}`, the lines, `{FENCE_CLOSE}`): small models (Qwen2.5-Coder-0.5B) call tools
   those ways, so an answer starting with `{` or with a JSON fence and `{` is calls, never text.
+- A function that takes code (`CodeFence`) may also be called with a Markdown block in its language, alone or after
+  some text, ending the answer: Qwen2.5-Coder writes the code it means to run that way, whatever its prompt says.
+  Text never contains such a block, so with such a tool an answer's code block always runs.
 - Whitespace between text and the first call is not part of the text.
 - A tool's output goes back to the model as the chat template's `tool` turn; templates without one get it as a user
   turn, `<tool_response>`, the output, `</tool_response>` (Qwen2.5's own rendering).
@@ -54,17 +57,55 @@ RESPONSE_CLOSE = "</tool_response>"
 FENCE_OPEN = "```json\n"
 FENCE_CLOSE = "\n```"
 
+
+@dataclass(frozen=True)
+class CodeFence:
+    """A function whose one argument is code: a Markdown block in `language` calls it, the block as `argument`."""
+
+    language: str
+    argument: str
+
+    def __post_init__(self) -> None:
+        if not self.language.isalnum():
+            raise ValueError("A code fence's language is letters and digits.")
+
+    @property
+    def opening(self) -> str:
+        return f"```{self.language}\n"
+
+    def arguments_head(self) -> str:
+        """The function's arguments up to the code, as JSON: the code follows as a JSON string's contents."""
+        return json.dumps({self.argument: ""})[:-2]
+
+
 # `(?s:.*)` is any text, newlines included; `&` and `~` are llguidance's and/not extensions of Lark terminals.
 # Neither a brace nor a fence opening on a brace starts text (they start bare calls).
 _NOT_CALLS = "~/```json\\n\\{(?s:.*)/"
-# Text starts with anything but a brace and never contains the opening tag.
-_TEXT = f"/(?s:[^{{].*)/ & ~/(?s:.*){OPEN}(?s:.*)/ & {_NOT_CALLS}"
-# Text ending at its first opening tag (tag included): where a textual tag starts the first call after some text.
-_TEXT_THEN_OPEN = f"/(?s:[^{{].*){OPEN}|{OPEN}/ & ~/(?s:.*){OPEN}(?s:.+)/ & {_NOT_CALLS}"
 # A custom tool's free-text input followed by the textual closing tag, ending at the first such tag.
 _INPUT_THEN_CLOSE = f"/(?s:.*){_CLOSE_IN_REGEX}/ & ~/(?s:.*){_CLOSE_IN_REGEX}(?s:.+)/"
 # The same where the closing tag is a special token: text cannot contain one, so the input just ends there.
 _INPUT = "/(?s:.*)/"
+# The code of a fenced call, closing fence included, ending at the first closing fence and the newlines after it
+# (a tokenizer may have "```\n\n" as one token: refusing it would make the model write anything else instead).
+_CODE_THEN_CLOSE = "/(?s:.+)\\n```\\n{0,2}/ & ~/(?s:.*)\\n```(?s:.*)[^\\n](?s:.*)/"
+
+
+def _text_terminals(openings: Sequence[str]) -> dict[str, str]:
+    """TEXT: text that starts with anything but a brace and never contains the opening tag or a code fence that
+    calls a tool. TEXT_THEN_OPEN: text ending at its first opening tag (tag included), where a textual tag starts
+    the first call after some text. TEXT_THEN_CODE: text ending at its first such code fence (fence included)."""
+    openings = [opening.replace("\n", "\\n") for opening in openings]
+    no_code = "".join(f" & ~/(?s:.*){fence}(?s:.*)/" for fence in openings)
+    terminals = {
+        "TEXT": f"/(?s:[^{{].*)/ & ~/(?s:.*){OPEN}(?s:.*)/ & {_NOT_CALLS}{no_code}",
+        "TEXT_THEN_OPEN": f"/(?s:[^{{].*){OPEN}|{OPEN}/ & ~/(?s:.*){OPEN}(?s:.+)/ & {_NOT_CALLS}{no_code}",
+    }
+    if openings:
+        fence = f"(?:{'|'.join(openings)})"
+        terminals["TEXT_THEN_CODE"] = (
+            f"/(?s:[^{{].*){fence}|{fence}/ & ~/(?s:.*){fence}(?s:.+)/ & ~/(?s:.*){OPEN}(?s:.*)/ & {_NOT_CALLS}"
+        )
+    return terminals
 
 
 @dataclass(frozen=True)
@@ -110,13 +151,15 @@ def tool_call_lark(
     tags: Tags,
     json_options: Mapping[str, Any],
     text_schema: Mapping[str, Any] | None = None,
+    fences: Sequence[CodeFence] = (),
 ) -> tuple[str, dict[str, str]]:
     """The top-level Lark grammar, and the named side grammars it refers to (`@name`), for text or tool calls.
 
     `functions`: tool name -> JSON schema of its arguments. `custom`: tool name -> Lark grammar that its raw input
     matches, or None for free text. `max_calls`: None for any number. `json_options` go into each schema's
     `x-guidance` (whitespace, separators). `text_schema`: the JSON schema (with its own `x-guidance`) that an
-    answer without calls must match; calls are then tagged only, and never follow text.
+    answer without calls must match; calls are then tagged only, and never follow text. `fences`: the code blocks
+    that call functions (not with `text_schema`).
     """
     if not functions and not custom:
         raise ValueError("A tool-call grammar needs at least one tool.")
@@ -126,11 +169,13 @@ def tool_call_lark(
     # After the first call: `("\n" call)*`, `("\n" call){0,N-1}`, or nothing for a single call.
     more = "" if max_calls == 1 else "*" if max_calls is None else f"{{0,{max_calls - 1}}}"
     tools = " | ".join(f"tool_{i}" for i in range(len(functions) + len(custom)))
+    fences = fences if text_schema is None else ()
+    terminals = _text_terminals([fence.opening for fence in fences])
     rules = [
         f"calls: {_repeated('call', 'call', more)}",
         f"call: {OPEN if tags.open_is_token else _lark_string(OPEN)} call_body",
         f'call_body: "\\n" ({tools})',
-        f"TEXT: {_TEXT}",
+        f"TEXT: {terminals['TEXT']}",
     ]
     if required:
         starts = ["calls"]
@@ -142,7 +187,13 @@ def tool_call_lark(
     else:
         starts = ["TEXT?", "calls", "text_then_calls"]
         rules += [f"text_then_calls: {_repeated('TEXT_THEN_OPEN call_body', 'call', more)}"]
-        rules += [f"TEXT_THEN_OPEN: {_TEXT_THEN_OPEN}"]
+        rules += [f"TEXT_THEN_OPEN: {terminals['TEXT_THEN_OPEN']}"]
+    if fences:
+        # Required: the block alone; else after any text, which is then the answer's text.
+        opening = " | ".join(_lark_string(fence.opening) for fence in fences)
+        starts.append(f"({opening}) CODE" if required else "TEXT_THEN_CODE CODE")
+        rules += [f"CODE: {_CODE_THEN_CLOSE}"]
+        rules += [] if required else [f"TEXT_THEN_CODE: {terminals['TEXT_THEN_CODE']}"]
     if functions and text_schema is None:
         starts += ["bare_calls", "fenced_calls"]
         rules += [f"fenced_calls: {_lark_string(FENCE_OPEN)} bare_calls {_lark_string(FENCE_CLOSE)}"]

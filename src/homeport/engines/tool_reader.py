@@ -1,19 +1,19 @@
 """Reads an answer in the tool-call format (`tool_format`) as it streams: text, then calls, piece by piece.
 
 The grammar guarantees the format, so reading needs no guessing: the first character tells bare calls (`{`) from
-text, a call's JSON line names the tool before its arguments start, and a custom call's input ends at the closing
-tag. What the reader cannot place yet (a tail that may be the start of a tag, the brace that closes a call's JSON
-line) it holds back until the next piece decides.
+text, a call's JSON line names the tool before its arguments start, a custom call's input ends at the closing tag,
+and a fenced code call's code at the closing fence. What the reader cannot place yet (a tail that may be the start
+of a tag, the brace that closes a call's JSON line) it holds back until the next piece decides.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import Enum, auto
 
 from homeport.engines.base import TextDelta, TokenLogprob, ToolCall, ToolCallDelta, ToolCallStarted
-from homeport.engines.tool_format import CLOSE, FENCE_CLOSE, FENCE_OPEN, OPEN
+from homeport.engines.tool_format import CLOSE, FENCE_CLOSE, FENCE_OPEN, OPEN, CodeFence
 
 _NAME_KEY = '{"name": '
 _ARGUMENTS_KEY = ', "arguments": '
@@ -31,6 +31,8 @@ class _State(Enum):
     INPUT = auto()
     CLOSING = auto()
     BETWEEN = auto()
+    CODE = auto()
+    END = auto()
 
 
 class ToolCallReader:
@@ -38,10 +40,13 @@ class ToolCallReader:
 
     Logprobs of text tokens ride on the text pieces; those of tokens that turn out to be calls are dropped.
     `json_text`: the answer is JSON text or calls (`ToolCalls.text`), so a leading brace starts text, not bare calls.
+    `fences`: tool name -> the code block that calls it (`ToolCalls.fences`).
     """
 
-    def __init__(self, *, json_text: bool = False) -> None:
+    def __init__(self, *, json_text: bool = False, fences: Mapping[str, CodeFence] | None = None) -> None:
         self._json_text = json_text
+        self._fences = {fence.opening: (name, fence) for name, fence in (fences or {}).items()}
+        self._tags = (OPEN, *self._fences)
         self._state = _State.START
         self._buffer = ""
         self._logprobs: list[TokenLogprob] = []
@@ -84,6 +89,8 @@ class ToolCallReader:
             case _State.BETWEEN if len(self._buffer) > len(OPEN):
                 self._buffer = self._buffer.removeprefix("\n" + OPEN)
                 self._state = _State.HEAD
+            case _State.CODE:
+                yield from self._code(final)
 
     def _start(self, final: bool) -> None:
         """A brace starts bare calls (or JSON text), a JSON fence and a brace fenced bare calls; else text."""
@@ -99,15 +106,22 @@ class ToolCallReader:
             self._state = _State.TEXT
 
     def _text(self, final: bool) -> Iterator[Piece]:
-        at = self._buffer.find(OPEN)
-        if at >= 0:
-            text, self._buffer = self._buffer[:at].rstrip(), self._buffer[at + len(OPEN) :]
-            self._state = _State.HEAD
+        found = [(at, tag) for tag in self._tags if (at := self._buffer.find(tag)) >= 0]
+        if found:
+            at, tag = min(found)
+            text, self._buffer = self._buffer[:at].rstrip(), self._buffer[at + len(tag) :]
             if text:
                 yield self._text_piece(text)
             self._logprobs = []
+            if tag == OPEN:
+                self._state = _State.HEAD
+                return
+            name, fence = self._fences[tag]
+            self._state, self._calls = _State.CODE, self._calls + 1
+            yield ToolCallStarted(self._calls - 1, name, custom=False)
+            yield ToolCallDelta(self._calls - 1, fence.arguments_head())
             return
-        keep = 0 if final else _held_text(self._buffer)
+        keep = 0 if final else _held_text(self._buffer, self._tags)
         text, self._buffer = self._buffer[: len(self._buffer) - keep], self._buffer[len(self._buffer) - keep :]
         if text:
             yield self._text_piece(text)
@@ -161,22 +175,34 @@ class ToolCallReader:
         if raw:
             yield ToolCallDelta(self._calls - 1, raw)
 
+    def _code(self, final: bool) -> Iterator[Piece]:
+        """A fenced call's code, as the contents of its argument's JSON string, up to the closing fence."""
+        end = self._buffer.find(FENCE_CLOSE)
+        if end >= 0 or final:
+            code, self._buffer, self._state = self._buffer[: end if end >= 0 else None], "", _State.END
+        else:
+            keep = _held(self._buffer, FENCE_CLOSE)
+            code, self._buffer = self._buffer[: len(self._buffer) - keep], self._buffer[len(self._buffer) - keep :]
+        escaped = json.dumps(code, ensure_ascii=False)[1:-1] + ('"}' if self._state is _State.END else "")
+        if escaped:
+            yield ToolCallDelta(self._calls - 1, escaped)
+
 
 def _held(text: str, tag: str) -> int:
     """The length of the longest tail of `text` that could be the start of `tag`."""
     return next((size for size in range(min(len(tag) - 1, len(text)), 0, -1) if tag.startswith(text[-size:])), 0)
 
 
-def _held_text(text: str) -> int:
-    """Text's tail that waits for more: a possible start of the opening tag and the whitespace before it, which
-    is dropped if a call follows."""
-    before = text[: len(text) - _held(text, OPEN)]
+def _held_text(text: str, tags: tuple[str, ...]) -> int:
+    """Text's tail that waits for more: a possible start of a tag that starts a call and the whitespace before it,
+    which is dropped if a call follows."""
+    before = text[: len(text) - max(_held(text, tag) for tag in tags)]
     return len(text) - len(before.rstrip())
 
 
-def parse_tool_calls(answer: str) -> tuple[str, list[ToolCall]]:
+def parse_tool_calls(answer: str, fences: Mapping[str, CodeFence] | None = None) -> tuple[str, list[ToolCall]]:
     """The text and the calls of a whole answer that matched a tool-call grammar."""
-    reader = ToolCallReader()
+    reader = ToolCallReader(fences=fences)
     text = ""
     calls: list[tuple[ToolCallStarted, list[str]]] = []
     for piece in reader.push(answer) + reader.finish():

@@ -2,14 +2,13 @@
 
 Items open when their first piece arrives and close, in order, when the next one opens or the turn ends, so the
 events keep OpenAI's ladder: `output_item.added`, the deltas, their `.done`, `output_item.done`. A turn that produced
-nothing still answers with an (empty) message. Calls of server-owned tools are not items of their own here: they are
-collected (`server_calls`) for the turn loop, which runs them and shows the tool's item instead.
+nothing still answers with an (empty) message. Calls of server-owned tools never come here: the turn loop shows the
+tool's own item instead (`server_calls.py`), after `interrupt` has closed the item before it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from openai.types.responses import (
@@ -29,40 +28,25 @@ Call = ResponseFunctionToolCall | ResponseCustomToolCall
 Annotate = Callable[[str], list[dict[str, Any]]]
 
 
-@dataclass
-class ServerCall:
-    """A call of a server-owned tool, as the model wrote it."""
-
-    name: str
-    arguments: str = ""
-
-
 class OutputBuilder:
-    def __init__(self, emitter: EventEmitter, *, include_logprobs: bool, server_tools: Collection[str] = ()) -> None:
+    def __init__(self, emitter: EventEmitter, *, include_logprobs: bool) -> None:
         self._emitter = emitter
         self._include_logprobs = include_logprobs
         self._suffix = suffix_of(emitter.response.id)
         self._message: tuple[ResponseOutputMessage, ResponseOutputText] | None = None
         self._call: Call | None = None
-        self._server_tools = server_tools
-        self._server_call: ServerCall | None = None
-        self.server_calls: list[ServerCall] = []
         self.client_calls = 0
+        self.text = ""
+        """All the text of the turn, for the chat's record of it."""
 
     def add(self, delta: TextDelta | ToolCallStarted | ToolCallDelta) -> Iterator[ResponseStreamEvent]:
         if isinstance(delta, TextDelta):
             yield from self._text(delta)
-        elif isinstance(delta, ToolCallStarted) and delta.name in self._server_tools and not delta.custom:
-            yield from self._close(complete=True)
-            self._server_call = ServerCall(delta.name)
-            self.server_calls.append(self._server_call)
         elif isinstance(delta, ToolCallStarted):
             yield from self._close(complete=True)
             self._call = self._new_call(delta)
             self.client_calls += 1
             yield self._emitter.item_added(self._call)
-        elif self._server_call is not None:
-            self._server_call.arguments += delta.text
         elif self._call is not None:
             if isinstance(self._call, ResponseFunctionToolCall):
                 self._call.arguments += delta.text
@@ -73,10 +57,13 @@ class OutputBuilder:
     def close(self, *, complete: bool, annotate: Annotate | None = None) -> Iterator[ResponseStreamEvent]:
         """Close the open item; `complete` False: the turn was cut short, and so was that item. `annotate` gives
         the final text's annotations (citations of what a server tool found)."""
-        nothing = self._message is None and self._call is None and not self.server_calls
-        if nothing and not self._emitter.response.output:
+        if self._message is None and self._call is None and not self._emitter.response.output:
             yield from self._open_message()
         yield from self._close(complete=complete, annotate=annotate)
+
+    def interrupt(self) -> Iterator[ResponseStreamEvent]:
+        """Close the open item, complete: another item (a server tool's) opens after it."""
+        yield from self._close(complete=True)
 
     def _text(self, delta: TextDelta) -> Iterator[ResponseStreamEvent]:
         if self._message is None:
@@ -86,6 +73,7 @@ class OutputBuilder:
         if self._include_logprobs:
             part.logprobs = (part.logprobs or []) + [Logprob.model_validate(logprob_data(lp)) for lp in delta.logprobs]
         part.text += delta.text
+        self.text += delta.text
         if delta.text:
             logprobs = delta.logprobs if self._include_logprobs else []
             yield self._emitter.text_delta(message, delta.text, logprobs)
@@ -110,7 +98,6 @@ class OutputBuilder:
         )  # fmt: skip
 
     def _close(self, *, complete: bool, annotate: Annotate | None = None) -> Iterator[ResponseStreamEvent]:
-        self._server_call = None
         if self._message is not None:
             message, part = self._message
             message.status = "completed" if complete else "incomplete"

@@ -16,7 +16,7 @@ import anyio
 from openai.types.responses import Response, ResponseStreamEvent
 
 from homeport.engines import ChatMessage, Engine, GenerateRequest, ModelCatalog, Sampling
-from homeport.engines.constraints import Constraint, Regex, Tool
+from homeport.engines.constraints import Constraint, LarkGrammar, Tool
 from homeport.errors import InvalidRequest, NotFound
 from homeport.files.service import FileService
 from homeport.ids import new_id, suffix_of, thread_suffix
@@ -36,8 +36,8 @@ from homeport.store import ResponseRepository, StoredResponse
 from homeport.tools.registry import ToolContext
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
-PROSE = r"[^\s{\[<`][\s\S]*"
-"""Text that does not open like a tool call, a JSON value or a code fence."""
+PROSE = LarkGrammar('start: PROSE\nPROSE: /[^\\s{\\[<>`][\\s\\S]*/ & ~/[\\s\\S]*\\{"name"[\\s\\S]*/')
+"""Text that does not open like a tool call, a JSON value or a code fence, nor writes a call out as JSON."""
 
 
 @dataclass
@@ -123,16 +123,18 @@ class ResponseService:
         calls = tool_constraint(
             told, choice, parallel=parallel, max_calls=params.max_tool_calls, text=text, engine=engine
         )
-        # After a server-owned tool has run the model answers from what it found: it may call a client tool or a
-        # repeatable server tool (code, after an error), but not a search again, and a plain-text answer may not
-        # open like a call (small models otherwise repeat the same search, as a call or written out as one).
+        # After a server-owned tool has run the model answers from what it found: it may call a client tool, or
+        # run failed code again (one call at a time), but not search again, and a plain-text answer may not open
+        # like a call (small models otherwise repeat the same search or code, as a call or written out as one).
         followup = ToolChoice("auto" if choice.mode == "required" else choice.mode, choice.allowed)
-        once = {name for name, server_tool in tools.server.items() if not server_tool.repeatable}
-        client_tools = [tool for tool in told if tool.name not in once]
-        answer = text if text is not None or not once else Regex(PROSE)
+        again = {name for name, server_tool in tools.server.items() if server_tool.repeatable}
+        client_tools = [tool for tool in told if tool.name not in tools.server]
+        answer = text if text is not None or not tools.server else PROSE
         after_tools = tool_constraint(
             client_tools, followup, parallel=parallel, max_calls=None, text=text, engine=engine
         )
+        retry = [tool for tool in told if tool.name not in tools.server or tool.name in again]
+        after_failure = tool_constraint(retry, followup, parallel=False, max_calls=None, text=text, engine=engine)
         return PreparedResponse(
             project=project,
             engine=engine,
@@ -141,7 +143,8 @@ class ResponseService:
                 "message.output_text.logprobs" in include,
                 server_tools=tools.server,
                 after_tools=after_tools or answer,
-                without_tools=text,
+                after_failure=after_failure or answer,
+                without_tools=answer,
                 max_tool_calls=params.max_tool_calls,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),

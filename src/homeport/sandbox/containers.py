@@ -155,12 +155,13 @@ class ContainerService:
         """The host directory that the container sees as /mnt/data."""
         return self._root / container_id
 
-    async def check_file_ids(self, project: str, file_ids: list[str], param: str) -> None:
-        """404 naming the first of `file_ids` that is not a file of the project."""
+    async def check_file_ids(self, project: str, file_ids: list[str], param: str) -> list[str]:
+        """The files' names; 404 naming the first of `file_ids` that is not a file of the project."""
         known = await self._files.known(project, file_ids)
         for index, file_id in enumerate(file_ids):
             if file_id not in known:
                 raise NotFound(f"No such File object: {file_id}", param=f"{param}[{index}]")
+        return [known[file_id].filename for file_id in file_ids]
 
     async def create(
         self, project: str, name: str, minutes: int, memory_limit: str, file_ids: list[str]

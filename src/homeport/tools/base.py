@@ -1,15 +1,16 @@
 """What the turn loop knows of a server-owned tool, and nothing more.
 
-A tool is offered to the model as a function (`function`); when the model calls it, the loop opens the tool's
-output item (`start`), passes on the status events it names while it works (`run` yields their `type`s), and then
-takes its `ToolResult`: the finished item, the pieces of text the model reads (most relevant first, so the loop can
-keep as many as fit the context), and optionally how an answer built on them is annotated.
+A tool is offered to the model as a function (`function`); when the model starts a call, the loop opens the tool's
+output item (`start`) and passes on the status events it names while the model writes the arguments (`writing`) and
+while it works (`run` yields their `type`s), and then takes its `ToolResult`: the finished item, the pieces of text
+the model reads (most relevant first, so the loop can keep as many as fit the context), and optionally how an answer
+built on them is annotated.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ class ToolResult:
     annotate: Annotator | None = None
     note: str = ""
     """Said to the model after the pieces, however many of them fit (how to use them)."""
+    retry: bool = False
+    """The model may call the tool again after reading this (its code raised): only tools that may repeat say so."""
     read: int = field(default=0)
     """How many of `pieces` the model was given; the loop sets it."""
 
@@ -46,7 +49,8 @@ class ServerTool(ABC):
     id_prefix: str
     """The prefix of its items' ids, e.g. `fs`."""
     repeatable: bool = False
-    """May the model call it again after seeing its output (code after an error: yes; a second search: no)."""
+    """May the model call it again when a result asks for it (`ToolResult.retry`: code after an error; a search
+    never is)."""
 
     @abstractmethod
     async def check(self) -> None:
@@ -60,6 +64,11 @@ class ServerTool(ABC):
     @abstractmethod
     async def start(self, item_id: str) -> ResponseOutputItem:
         """Its output item, `in_progress`, as `response.output_item.added` shows it."""
+
+    def writing(self, item: ResponseOutputItem, arguments: str) -> Iterator[str | Progress]:
+        """Status events while the model writes the call: once as it opens (`arguments` empty), then at each piece,
+        with the arguments so far. None unless a tool shows them (code, as it is written)."""
+        return iter(())
 
     @abstractmethod
     def run(
