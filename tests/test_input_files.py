@@ -118,7 +118,7 @@ def pdf_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_file_url_only_where_the_operator_allows(tmp_path: Path, pdf_url: str, allow_private: bool) -> None:
     env = {"HOMEPORT_CONTEXT_SIZE": "1024", "HOMEPORT_FETCH_FILE_URLS": "true"}
     if allow_private:
-        env["HOMEPORT_FETCH_PRIVATE_ADDRESSES"] = "true"
+        env["HOMEPORT_OUTBOUND_ALLOW"] = "127.0.0.1/32"
     server = Server(tmp_path, env=env).start()
     try:
         client = server.client()

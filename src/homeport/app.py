@@ -15,6 +15,7 @@ from homeport.files.blobs import BlobStore
 from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
+from homeport.outbound import OutboundPolicy
 from homeport.responses import (
     ChatCompletionService,
     CompletionService,
@@ -60,9 +61,8 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         embedder = Embedder.packaged(threads=settings.threads)
         app.state.embedder = embedder
         blobs = BlobStore(settings.data_dir / "files")
-        remote = FetchPolicy(
-            settings.fetch_file_urls, settings.fetch_private_addresses, max_bytes=settings.max_file_bytes
-        )
+        outbound = OutboundPolicy.parse(settings.outbound_allow)
+        remote = FetchPolicy(settings.fetch_file_urls, outbound, max_bytes=settings.max_file_bytes)
         files = FileService(FileRepository(database), blobs, max_bytes=settings.max_file_bytes, remote=remote)
         app.state.files = files
         index = VectorIndex(settings.data_dir / "vectors.db", embedder.dimensions)
@@ -74,8 +74,9 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         containers = ContainerService(ContainerRepository(database), files, settings.data_dir / "containers")
         app.state.containers = containers
         app.state.responses = ResponseService(
-            catalog, ResponseRepository(database), conversations, prompts, files, vector_stores, containers
-        )
+            catalog, ResponseRepository(database), conversations, prompts, files, vector_stores, containers,
+            outbound=outbound, connectors=settings.mcp_connectors, mcp_timeout=settings.mcp_timeout,
+        )  # fmt: skip
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         ingestor.loop.start()
         sweeper = Sweeper(files, containers)

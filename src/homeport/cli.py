@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "prompts":
         sys.exit(_list_prompts(PromptLibrary(settings.resolved_prompts_dir)))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The HTTP clients log every URL they request (an MCP server's, a file_url's, query strings and all); a URL
+    # can carry a request's secrets, so only their warnings reach the log.
+    for name in ("httpx2", "mcp"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
     app = create_app(settings, progress=_progress)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, timeout_graceful_shutdown=5)
 

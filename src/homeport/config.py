@@ -77,15 +77,33 @@ class Settings(BaseSettings):
     fetch_file_urls: bool = Field(
         False, description="Let `input_file.file_url` fetch documents over HTTP(S); off: such a request is a 400"
     )
-    fetch_private_addresses: bool = Field(
-        False, description="Let those fetches reach loopback, private and reserved addresses (this server's network)"
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names and CIDRs of this server's own network (loopback, private, reserved "
+        "addresses) that requests may make it reach: file_url fetches, MCP servers; e.g. `127.0.0.1/32,localhost`",
     )
+    mcp_connectors: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Comma-separated `connector_id=URL` pairs: the MCP server behind each connector, e.g. "
+        "`connector_gmail=https://mcp.example.com/gmail`",
+    )
+    mcp_timeout: float = Field(60.0, gt=0, description="Seconds an MCP server has to answer one call")
     log_level: str = Field("info", description="Log level of the server (debug, info, warning, error)")
 
-    @field_validator("aliases", "api_keys", mode="before")
+    @field_validator("aliases", "api_keys", "outbound_allow", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("mcp_connectors", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [entry.split("=", 1) for entry in value.split(",") if entry.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("expected comma-separated connector_id=URL pairs")
+        return {key.strip(): url.strip() for key, url in pairs}
 
     @property
     def resolved_prompts_dir(self) -> Path:

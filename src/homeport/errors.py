@@ -6,6 +6,7 @@
     ├── AuthenticationFailed       401 invalid_api_key
     ├── NotFound                   404 (unknown id or model)
     ├── PayloadTooLarge            413
+    ├── FailedDependency           424 external_connector_error: a server a request named (MCP) failed
     └── EngineError                500 server_error: the model failed; internals are logged, not sent
 
 Adapters translate foreign exceptions into these with `raise ... from exc`; the API layer turns any of them into
@@ -73,6 +74,11 @@ class ModelNotFound(NotFound):
 class PayloadTooLarge(HomeportError):
     status_code = 413
     error_type = "invalid_request_error"
+
+
+class FailedDependency(HomeportError):
+    status_code = 424
+    error_type = "external_connector_error"
 
 
 class EngineError(HomeportError):

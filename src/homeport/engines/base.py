@@ -64,7 +64,8 @@ class Sampling:
 @dataclass(frozen=True)
 class GenerateRequest:
     """What to continue: chat `messages`, rendered with the model's chat template, or a raw `prompt` fed to the
-    model as it is (legacy completions). Exactly one of the two is given."""
+    model as it is (legacy completions). Not both. (A chat may be empty: a request that only approves an MCP call
+    has nothing for the model to read until that call has run.)"""
 
     messages: Sequence[ChatMessage] = ()
     sampling: Sampling = field(default_factory=Sampling)
@@ -74,8 +75,8 @@ class GenerateRequest:
     `ToolCalls`, which may be fewer."""
 
     def __post_init__(self) -> None:
-        if (self.prompt is None) == (not self.messages):
-            raise ValueError("A GenerateRequest takes chat messages or a raw prompt, exactly one of the two.")
+        if self.prompt is not None and self.messages:
+            raise ValueError("A GenerateRequest takes chat messages or a raw prompt, not both.")
 
 
 @dataclass(frozen=True)

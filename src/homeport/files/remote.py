@@ -1,23 +1,19 @@
 """Fetching a file from a URL (`input_file.file_url`), only where the operator allows it.
 
-A request must never make the server reach its own network: the host is resolved once, every address it resolves
-to is checked (loopback, private, link-local, reserved and multicast ranges are refused unless the operator allows
-private addresses), and the connection goes to that checked address, with the name kept for the Host header and
-TLS, so a second lookup cannot swap in another address. Redirects are not followed (their target would escape the
-check), and the body is read up to the size limit, never further.
+The host must pass the outbound policy (`outbound.py`: never this server's own network unless allowed), and the
+connection goes to the address that was checked. Redirects are not followed (their target would escape the check),
+and the body is read up to the size limit, never further.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import httpx2
 
 from homeport.errors import InvalidRequest
+from homeport.outbound import OutboundPolicy, check_url, pinned_client
 
 _TIMEOUT_SECONDS = 20.0
 
@@ -25,7 +21,7 @@ _TIMEOUT_SECONDS = 20.0
 @dataclass(frozen=True)
 class FetchPolicy:
     enabled: bool
-    allow_private: bool
+    outbound: OutboundPolicy
     max_bytes: int
 
 
@@ -42,19 +38,10 @@ async def fetch(url: str, policy: FetchPolicy, param: str) -> Fetched:
             "pass its 'file_id'.",
             param=param,
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest("'file_url' must be an http or https URL.", param=param)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = await _checked_address(parts.hostname, port, policy, param)
-    host = f"[{address}]" if ":" in address else address
-    target = parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
-    headers = {"host": parts.netloc.rsplit("@", 1)[-1]}
+    target = await check_url(url, policy.outbound, what="'file_url'", param=param)
     try:
-        async with httpx2.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False) as client:
-            async with client.stream(
-                "GET", target, headers=headers, extensions={"sni_hostname": parts.hostname}
-            ) as response:
+        async with pinned_client(target, timeout=_TIMEOUT_SECONDS) as client:
+            async with client.stream("GET", url) as response:
                 if response.status_code != 200:
                     raise InvalidRequest(f"Fetching 'file_url' answered HTTP {response.status_code}.", param=param)
                 data = bytearray()
@@ -64,23 +51,5 @@ async def fetch(url: str, policy: FetchPolicy, param: str) -> Fetched:
                         raise InvalidRequest(f"The file at 'file_url' is over {policy.max_bytes} bytes.", param=param)
     except httpx2.HTTPError as exc:
         raise InvalidRequest(f"Fetching 'file_url' failed: {exc}", param=param) from exc
-    name = unquote(parts.path.rsplit("/", 1)[-1]) or parts.hostname
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or target.hostname
     return Fetched(name, bytes(data))
-
-
-async def _checked_address(hostname: str, port: int, policy: FetchPolicy, param: str) -> str:
-    """The first address the name resolves to, once every one of them has passed the private-network check."""
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InvalidRequest(f"The host of 'file_url' could not be resolved: {hostname}.", param=param) from exc
-    addresses = [str(info[4][0]) for info in found]
-    if not policy.allow_private:
-        for address in addresses:
-            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
-                raise InvalidRequest(
-                    f"'file_url' points at a private or reserved address ({address}); this server's operator does "
-                    "not allow fetching from its own network.",
-                    param=param,
-                )
-    return addresses[0]

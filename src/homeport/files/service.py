@@ -17,6 +17,7 @@ from homeport.errors import InvalidRequest, NotFound
 from homeport.files.blobs import BlobStore, StagedBlob
 from homeport.files.remote import FetchPolicy
 from homeport.ids import new_id
+from homeport.outbound import OutboundPolicy
 from homeport.store.files import FileRepository, StoredFile, StoredPart, StoredUpload
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -87,7 +88,7 @@ class FileService:
         self._files = repository
         self.blobs = blobs
         self.max_bytes = max_bytes
-        self.remote = remote or FetchPolicy(enabled=False, allow_private=False, max_bytes=max_bytes)
+        self.remote = remote or FetchPolicy(enabled=False, outbound=OutboundPolicy(), max_bytes=max_bytes)
         self.before_delete: list[FileHook] = []
 
     async def create(

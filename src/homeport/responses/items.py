@@ -149,10 +149,9 @@ def chat_turns(items: Sequence[Item], documents: Documents | None = None) -> lis
         elif kind in CALLS:
             call = ToolCall(item["name"], arguments=item.get("arguments"), input=item.get("input"))
             _join_call(turns, call)
-        elif kind in SERVER_ITEM_TYPES:
-            call, output = replay_server_item(item)
-            _join_call(turns, call)
-            turns.append(ChatMessage("tool", output))
+        elif kind in SERVER_ITEM_TYPES and (replayed := replay_server_item(item, items)) is not None:
+            _join_call(turns, replayed[0])
+            turns.append(ChatMessage("tool", replayed[1]))
         elif kind in OUTPUTS:
             turns.append(ChatMessage("tool", output_text(item["output"])))
     return turns

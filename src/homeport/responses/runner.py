@@ -11,7 +11,7 @@ after the stream has started are reported in-band as `response.failed`, never as
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 
@@ -32,7 +32,7 @@ from homeport.errors import HomeportError
 from homeport.responses.events import EventEmitter
 from homeport.responses.output import Annotate, OutputBuilder
 from homeport.responses.server_calls import ServerCalls
-from homeport.tools.base import ServerTool
+from homeport.tools.base import ApprovedCall, Opening, ServerTool
 
 log = logging.getLogger("homeport.responses")
 
@@ -54,6 +54,10 @@ class Turn:
     without_tools: Constraint | None = None
     """The constraint once `max_tool_calls` server-tool calls have run, and in the last run: no more calls."""
     max_tool_calls: int | None = None
+    opening: Sequence[Opening] = ()
+    """Items shown before the model runs (an MCP server's tool list), each with its status events."""
+    approved: Sequence[ApprovedCall] = ()
+    """Calls the user approved: they run before the model, and their outputs join its chat."""
 
 
 async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIterator[ResponseStreamEvent]:
@@ -61,6 +65,12 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
     yield emitter.created()
     yield emitter.in_progress()
     request = turn.request
+    opened = ServerCalls(turn.server_tools, emitter, engine, request)
+    async for event in _open(turn, opened, emitter):
+        yield event
+    if opened.failed:
+        return
+    request = replace(request, messages=[*request.messages, *opened.chat("", last=False)]) if opened.calls else request
     usage = Usage(0, 0, 0)
     annotate: Annotate | None = None
     calls_made = 0
@@ -102,7 +112,8 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
         for event in output.close(complete=finished.reason == "stop", annotate=annotate):
             yield event
         annotate = server.annotate or annotate
-        if finished.reason != "stop" or not server.calls or output.client_calls or round_number == MAX_TOOL_ROUNDS:
+        ended = finished.reason != "stop" or output.client_calls or server.waiting
+        if ended or not server.calls or round_number == MAX_TOOL_ROUNDS:
             break
         calls_made += len(server.calls)
         # The last run, or `max_tool_calls` spent: the model answers now, with no more calls.
@@ -128,6 +139,23 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
         yield emitter.incomplete("max_output_tokens")
     else:
         yield emitter.completed()
+
+
+async def _open(turn: Turn, calls: ServerCalls, emitter: EventEmitter) -> AsyncIterator[ResponseStreamEvent]:
+    for item, steps in turn.opening:
+        yield emitter.item_added(item)
+        for step in steps:
+            yield emitter.item_progress(step, item)
+        yield emitter.item_done(item)
+    for approved in turn.approved:
+        async for event in calls.open(approved.name, approved.tool):
+            yield event
+        for event in calls.write(approved.arguments):
+            yield event
+        async for event in calls.run():
+            yield event
+        if calls.failed:
+            return
 
 
 async def _route(

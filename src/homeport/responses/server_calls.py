@@ -56,6 +56,8 @@ class ServerCalls:
         self.annotate: Annotate | None = None
         self.retry = False
         """A result said the model may call its tool again (its code raised)."""
+        self.waiting = False
+        """A call waits for the user's approval: the response ends with this run."""
         self.failed = False
         """A tool failed and the response with it (its `failed` event has gone out): nothing more may follow."""
 
@@ -66,9 +68,10 @@ class ServerCalls:
     def is_open(self) -> bool:
         return self._open is not None
 
-    async def open(self, name: str) -> AsyncIterator[ResponseStreamEvent]:
-        """The model started writing a call of `name`: its item, and what the tool shows before any argument."""
-        tool = self._tools[name]
+    async def open(self, name: str, tool: ServerTool | None = None) -> AsyncIterator[ResponseStreamEvent]:
+        """The model started writing a call of `name` (of `tool`, when not the request's tool of that name): its
+        item, and what the tool shows before any argument."""
+        tool = tool or self._tools[name]
         item = await tool.start(new_id(tool.id_prefix, suffix_of(self._emitter.response.id)))
         self._open = _OpenCall(tool, name, item)
         yield self._emitter.item_added(item)
@@ -107,7 +110,8 @@ class ServerCalls:
         """The run ended inside the open call (the token limit): its item closes incomplete, and it does not run."""
         if self._open is not None:
             item, self._open = self._open.item, None
-            item.status = "incomplete"  # type: ignore[union-attr]  # every server tool's item has a status
+            if "status" in type(item).model_fields:  # an approval request has none
+                item.status = "incomplete"  # type: ignore[union-attr]
             yield self._emitter.item_done(item)
 
     def chat(self, text: str, *, last: bool) -> list[ChatMessage]:
@@ -121,6 +125,9 @@ class ServerCalls:
         return [ChatMessage("assistant", text, tuple(self.calls)), *outputs]
 
     def _keep(self, call: _OpenCall, result: ToolResult) -> None:
+        if result.waits:
+            self.waiting = True
+            return
         self.calls.append(ToolCall(call.name, arguments=call.arguments or "{}"))
         chat = [*self._request.messages, *self.chat("", last=False)]
         self._shown.append((self._fitting(chat, result), result.note))

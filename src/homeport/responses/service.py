@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from homeport.engines.constraints import Constraint, LarkGrammar, Tool
 from homeport.errors import InvalidRequest, NotFound
 from homeport.files.service import FileService
 from homeport.ids import new_id, suffix_of, thread_suffix
+from homeport.outbound import OutboundPolicy
 from homeport.responses.context import history, model_messages
 from homeport.responses.conversations import ConversationService
 from homeport.responses.documents import item_file_parts, read_documents
@@ -29,10 +30,17 @@ from homeport.responses.items import Item, check_outputs_answer_calls, parse_inp
 from homeport.responses.params import CreateResponseParams, JsonSchemaFormat, reject_unsupported
 from homeport.responses.prompts import PromptLibrary, ResolvedPrompt
 from homeport.responses.runner import Turn, run_turn
-from homeport.responses.tool_params import ToolChoice, responses_tool_choice, tool_constraint, tools_params
+from homeport.responses.tool_params import (
+    ToolChoice,
+    import_mcp_tools,
+    responses_tool_choice,
+    tool_constraint,
+    tools_params,
+)
 from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.sandbox.containers import ContainerService
 from homeport.store import ResponseRepository, StoredResponse
+from homeport.tools.mcp import approved_calls
 from homeport.tools.registry import ToolContext
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -63,6 +71,10 @@ class ResponseService:
         files: FileService,
         vector_stores: VectorStoreService,
         containers: ContainerService,
+        *,
+        outbound: OutboundPolicy,
+        connectors: Mapping[str, str],
+        mcp_timeout: float,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
@@ -71,6 +83,9 @@ class ResponseService:
         self._files = files
         self._vector_stores = vector_stores
         self._containers = containers
+        self._outbound = outbound
+        self._connectors = connectors
+        self._mcp_timeout = mcp_timeout
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
@@ -91,11 +106,16 @@ class ResponseService:
         documents = await read_documents(self._files, project, item_file_parts(earlier, "history"), strict=False)
         documents |= await read_documents(self._files, project, item_file_parts(input_items, "input"), strict=True)
         include = frozenset(params.include or ())
-        context = ToolContext(project, self._vector_stores, self._containers, include, earlier)
+        context = ToolContext(
+            project, self._vector_stores, self._containers, include, earlier,
+            outbound=self._outbound, connectors=self._connectors, mcp_timeout=self._mcp_timeout, suffix=suffix,
+        )  # fmt: skip
         tools = tools_params(params.tools, engine, context)
         for server_tool in tools.server.values():
             await server_tool.check()
-        choice = responses_tool_choice(params.tool_choice, tools.tools)
+        await import_mcp_tools(tools, [*earlier, *input_items], engine)
+        approved = approved_calls(earlier, input_items, tools.mcp)
+        choice = responses_tool_choice(params.tool_choice, tools.tools, tools.mcp)
         # With tool_choice none the model is not told about the tools: it cannot call them, so it should not try.
         told = tools.tools if choice.mode != "none" else []
         response = _skeleton(
@@ -146,6 +166,8 @@ class ResponseService:
                 after_failure=after_failure or answer,
                 without_tools=answer,
                 max_tool_calls=params.max_tool_calls,
+                opening=[opening for mcp in tools.mcp for opening in mcp.opening()],
+                approved=approved,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,

@@ -31,12 +31,14 @@ from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
 from homeport.tools.base import ServerTool
+from homeport.tools.mcp import McpServer
 from homeport.tools.registry import (
     CLIENT_TOOL_TYPES,
     SERVER_FUNCTIONS,
     SERVER_TOOL_TYPES,
     ToolContext,
     build_server_tool,
+    mcp_server,
 )
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -117,6 +119,8 @@ class RequestTools:
     tools: list[Tool]
     echo: list[dict[str, Any]]
     server: dict[str, ServerTool] = field(default_factory=dict)
+    mcp: list[McpServer] = field(default_factory=list)
+    """MCP servers, whose tools join `tools` and `server` once imported (`import_mcp_tools`)."""
 
 
 def tools_params(
@@ -126,9 +130,17 @@ def tools_params(
     tools: list[Tool] = []
     echo: list[dict[str, Any]] = []
     server: dict[str, ServerTool] = {}
+    servers: list[McpServer] = []
     for index, entry in enumerate(raw or ()):
         where = f"tools[{index}]"
         kind = entry.get("type")
+        if kind == "mcp" and context is not None:
+            mcp, shown = mcp_server(entry, where, context)
+            if any(other.label == mcp.label for other in servers):
+                raise InvalidRequest(f"Duplicate MCP server_label '{mcp.label}'.", param=f"{where}.server_label")
+            servers.append(mcp)
+            echo.append(shown)
+            continue
         if kind in SERVER_TOOL_TYPES and context is not None:
             built = build_server_tool(entry, where, context)
             tools.append(built.tool.function)
@@ -160,7 +172,26 @@ def tools_params(
             shown = param.format.model_dump() if param.format else {"type": "text"}
             echo.append({"type": "custom", "name": param.name, "description": param.description, "format": shown})
     check_unique_names(tools)
-    return RequestTools(tools, echo, server)
+    return RequestTools(tools, echo, server, servers)
+
+
+async def import_mcp_tools(tools: RequestTools, context: Sequence[dict[str, Any]], engine: Engine) -> None:
+    """Reach each MCP server (or find its tool list in the context) and offer its tools as functions. A tool whose
+    schema the grammar engine cannot compile is left out, as a tool the server failed to import."""
+    for mcp in tools.mcp:
+        await mcp.prepare(context)
+        for tool in mcp.tools:
+            try:
+                engine.check_constraint(JsonSchema(tool.function.parameters or {}, strict=False), param="tools")
+            except InvalidRequest:
+                continue
+            if tool.name in tools.server or any(known.name == tool.name for known in tools.tools):
+                raise InvalidRequest(
+                    f"Tool '{tool.name}' of MCP server '{mcp.label}' has the name of another tool in 'tools'.",
+                    param="tools",
+                )
+            tools.tools.append(tool.function)
+            tools.server[tool.name] = tool
 
 
 def function_tool(
@@ -195,11 +226,27 @@ def check_unique_names(tools: Sequence[Tool]) -> None:
         seen.add(tool.name)
 
 
-def responses_tool_choice(raw: str | dict[str, Any] | None, tools: Sequence[Tool]) -> ToolChoice:
-    """Responses `tool_choice`: a mode, a named function or custom tool, or `allowed_tools`."""
+def responses_tool_choice(
+    raw: str | dict[str, Any] | None, tools: Sequence[Tool], servers: Sequence[McpServer] = ()
+) -> ToolChoice:
+    """Responses `tool_choice`: a mode, a named function or custom tool, an MCP server's tools, or
+    `allowed_tools`."""
     if raw is None or isinstance(raw, str):
         return tool_mode(raw or "auto", tools)
     kind = raw.get("type")
+    if kind == "mcp":
+        only_keys(raw, {"type", "server_label", "name"}, "tool_choice")
+        mcp = next((server for server in servers if server.label == raw.get("server_label")), None)
+        if mcp is None:
+            raise InvalidRequest("Tool choice names no MCP server in 'tools'.", param="tool_choice.server_label")
+        names = {tool.name for tool in mcp.tools if tool.name in {known.name for known in tools}}
+        if raw.get("name") is not None:
+            if raw["name"] not in names:
+                raise InvalidRequest(f"MCP server '{mcp.label}' has no tool '{raw['name']}'.", param="tool_choice.name")
+            names = {raw["name"]}
+        if not names:
+            raise InvalidRequest(f"MCP server '{mcp.label}' offers no tools.", param="tool_choice.server_label")
+        return ToolChoice("required", frozenset(names))
     if kind in SERVER_TOOL_TYPES:
         only_keys(raw, {"type"}, "tool_choice")
         name = named_tool(SERVER_FUNCTIONS[kind], "function", tools, "tool_choice.type")

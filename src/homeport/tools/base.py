@@ -37,10 +37,26 @@ class ToolResult:
     annotate: Annotator | None = None
     note: str = ""
     """Said to the model after the pieces, however many of them fit (how to use them)."""
+    waits: bool = False
+    """The call waits for the user (an approval request): the response ends with the item, and nothing goes to the
+    model."""
     retry: bool = False
     """The model may call the tool again after reading this (its code raised): only tools that may repeat say so."""
     read: int = field(default=0)
     """How many of `pieces` the model was given; the loop sets it."""
+
+
+Opening = tuple[ResponseOutputItem, Sequence[str]]
+"""An item a tool shows before the model runs, and the status events it goes through."""
+
+
+@dataclass(frozen=True)
+class ApprovedCall:
+    """A call the user approved in this request: `tool` runs it with the `arguments` the model wrote."""
+
+    tool: ServerTool
+    name: str
+    arguments: str
 
 
 class ServerTool(ABC):

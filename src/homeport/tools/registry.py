@@ -6,27 +6,47 @@ the client runs it. A type in neither table is a 400.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from homeport.engines.base import ToolCall
 from homeport.errors import InvalidRequest, invalid_request_from
+from homeport.ids import new_id
+from homeport.outbound import OutboundPolicy
 from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.sandbox.containers import ContainerService
 from homeport.tools.base import ServerTool
 from homeport.tools.code_interpreter import CodeInterpreter, CodeInterpreterCallItem, CodeInterpreterParam, replay_code
 from homeport.tools.file_search import FileSearch, FileSearchCallItem, FileSearchParam, replay
+from homeport.tools.mcp import (
+    DECLINED,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
+    McpCallItem,
+    McpListToolsItem,
+    McpServer,
+    replay_mcp_call,
+)
+from homeport.tools.mcp_params import McpParam
 
 CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
 SERVER_FUNCTIONS = {"file_search": "file_search", "code_interpreter": "python"}
 """The function name the model calls each server-owned tool type by (the docs call code_interpreter "the python
 tool")."""
 SERVER_TOOL_TYPES = frozenset(SERVER_FUNCTIONS)
-SERVER_ITEM_TYPES = frozenset({"file_search_call", "code_interpreter_call"})
-"""Output items of server-owned tools, which a client may replay as input."""
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "file_search_call": FileSearchCallItem,
+    "code_interpreter_call": CodeInterpreterCallItem,
+    "mcp_list_tools": McpListToolsItem,
+    "mcp_call": McpCallItem,
+    "mcp_approval_request": McpApprovalRequestItem,
+    "mcp_approval_response": McpApprovalResponseItem,
+}
+SERVER_ITEM_TYPES = frozenset(_ITEM_MODELS)
+"""Items of server-owned tools, which a client may replay as input (and an approval, which it sends)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,12 @@ class ToolContext:
     include: frozenset[str]
     earlier: Sequence[dict[str, Any]] = ()
     """The chain's items before this request (where an auto container is found again)."""
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    connectors: Mapping[str, str] = field(default_factory=dict)
+    """MCP connector id -> the URL of the MCP server the operator put behind it."""
+    mcp_timeout: float = 60.0
+    suffix: str = ""
+    """The thread suffix of the response's ids."""
 
 
 @dataclass(frozen=True)
@@ -84,17 +110,45 @@ def _code_interpreter(entry: dict[str, Any], where: str, context: ToolContext) -
     return BuiltTool(tool, param.echo())
 
 
-def parse_server_item(entry: dict[str, Any], where: str) -> dict[str, Any]:
-    """A server tool's item replayed as input, validated and stored as given."""
-    model = CodeInterpreterCallItem if entry.get("type") == "code_interpreter_call" else FileSearchCallItem
+def mcp_server(entry: dict[str, Any], where: str, context: ToolContext) -> tuple[McpServer, dict[str, Any]]:
+    """An `mcp` entry, validated (its tools are imported later, when the server is reached), and its echo."""
     try:
-        return model.model_validate(entry).model_dump()
+        param = McpParam.model_validate(entry)
     except ValidationError as exc:
         raise invalid_request_from(exc, prefix=where) from exc
+    server = McpServer(
+        param, where, policy=context.outbound, connectors=context.connectors, timeout=context.mcp_timeout,
+        suffix=context.suffix,
+    )  # fmt: skip
+    return server, param.echo()
 
 
-def replay_server_item(item: dict[str, Any]) -> tuple[ToolCall, str]:
-    """What the model reads again of a server tool's item: the call it made and the output it got."""
-    if item.get("type") == "code_interpreter_call":
+def parse_server_item(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """A server tool's item replayed as input (or an approval), validated and stored as given."""
+    try:
+        item = _ITEM_MODELS[entry["type"]].model_validate(entry).model_dump()
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    if item["type"] == "mcp_approval_response" and not item.get("id"):
+        item["id"] = new_id("mcpa")
+    return item
+
+
+def replay_server_item(item: dict[str, Any], items: Sequence[dict[str, Any]]) -> tuple[ToolCall, str] | None:
+    """What the model reads again of a server tool's item: the call it made and the output it got; None for items
+    it does not read (a tool list; an approval pending, or approved: the approved call is an item of its own)."""
+    kind = item.get("type")
+    if kind == "code_interpreter_call":
         return replay_code(item)
-    return replay(item)
+    if kind == "file_search_call":
+        return replay(item)
+    if kind == "mcp_call":
+        return replay_mcp_call(item)
+    if kind != "mcp_approval_request":
+        return None
+    answers = (other for other in items if other.get("type") == "mcp_approval_response")
+    answer = next((other for other in answers if other.get("approval_request_id") == item["id"]), None)
+    if answer is None or answer.get("approve"):
+        return None
+    reason = f": {answer['reason']}" if answer.get("reason") else "."
+    return ToolCall(item["name"], arguments=item.get("arguments") or "{}"), DECLINED + reason
