@@ -86,7 +86,7 @@ BAD_BODIES = [
         "input[0].content[0].text",
         "missing_required_parameter",
     ),
-    ({"model": "gpt-4o", "input": "Hi", "tools": [{"type": "web_search"}]}, "tools[0].type", None),
+    ({"model": "gpt-4o", "input": "Hi", "tools": [{"type": "image_generation"}]}, "tools[0].type", None),
     ({"model": "gpt-4o", "input": "Hi", "tool_choice": "required"}, "tool_choice", None),
     ({"model": "gpt-4o", "input": "Hi", "background": True}, "background", None),
     ({"model": "gpt-4o", "input": "Hi", "conversation": {"id": 1}}, "conversation.id", "invalid_type"),

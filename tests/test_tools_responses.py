@@ -270,7 +270,7 @@ def test_structured_text_or_tool_calls(client: OpenAI) -> None:
         ([{**WEATHER, "parameters": {"type": "object", "properties": {"x": {"type": "string"}}}}], None,
          "tools[0].parameters"),
         ([{"type": "file_search", "vector_store_ids": []}], None, "tools[0].vector_store_ids"),
-        ([{"type": "web_search"}], None, "tools[0].type"),
+        ([{"type": "image_generation"}], None, "tools[0].type"),
         ([{"type": "function"}], None, "tools[0].name"),
         ([{**WEATHER, "name": "bad name"}], None, "tools[0].name"),
         ([WEATHER, WEATHER], None, "tools[1].name"),

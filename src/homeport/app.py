@@ -38,6 +38,7 @@ from homeport.store import (
     ResponseRepository,
     VectorStoreRepository,
 )
+from homeport.tools.search_providers import Searxng
 
 log = logging.getLogger("homeport")
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.responses = ResponseService(
             catalog, ResponseRepository(database), conversations, prompts, files, vector_stores, containers,
             outbound=outbound, connectors=settings.mcp_connectors, mcp_timeout=settings.mcp_timeout,
+            search=Searxng(settings.searxng_url, outbound) if settings.searxng_url else None,
         )  # fmt: skip
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         ingestor.loop.start()

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         description="Comma-separated `connector_id=URL` pairs: the MCP server behind each connector, e.g. "
         "`connector_gmail=https://mcp.example.com/gmail`",
     )
+    searxng_url: str | None = Field(
+        None, description="Base URL of the SearXNG instance (JSON format enabled) that the web_search tool asks"
+    )
     mcp_timeout: float = Field(60.0, gt=0, description="Seconds an MCP server has to answer one call")
     log_level: str = Field("info", description="Log level of the server (debug, info, warning, error)")
 

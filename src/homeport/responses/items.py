@@ -185,6 +185,8 @@ def shown_items(items: list[Item], include: Sequence[str]) -> list[Item]:
     for item in shown:
         if item.get("type") == "file_search_call" and "file_search_call.results" not in include:
             item["results"] = None
+        if item.get("type") == "web_search_call" and "web_search_call.action.sources" not in include:
+            item.get("action", {}).pop("sources", None)
         if item.get("type") == "code_interpreter_call" and "code_interpreter_call.outputs" not in include:
             item["outputs"] = None
         if "message.output_text.logprobs" in include:

@@ -212,7 +212,12 @@ Include = Literal[
 ]
 
 SUPPORTED_INCLUDES = frozenset(
-    {"message.output_text.logprobs", "file_search_call.results", "code_interpreter_call.outputs"}
+    {
+        "message.output_text.logprobs",
+        "file_search_call.results",
+        "code_interpreter_call.outputs",
+        "web_search_call.action.sources",
+    }
 )
 
 

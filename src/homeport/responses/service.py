@@ -42,6 +42,7 @@ from homeport.sandbox.containers import ContainerService
 from homeport.store import ResponseRepository, StoredResponse
 from homeport.tools.mcp import approved_calls
 from homeport.tools.registry import ToolContext
+from homeport.tools.search_providers import SearchProvider
 
 _TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 PROSE = LarkGrammar('start: PROSE\nPROSE: /[^\\s{\\[<>`][\\s\\S]*/ & ~/[\\s\\S]*\\{"name"[\\s\\S]*/')
@@ -75,6 +76,7 @@ class ResponseService:
         outbound: OutboundPolicy,
         connectors: Mapping[str, str],
         mcp_timeout: float,
+        search: SearchProvider | None,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
@@ -86,6 +88,7 @@ class ResponseService:
         self._outbound = outbound
         self._connectors = connectors
         self._mcp_timeout = mcp_timeout
+        self._search = search
 
     async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
         reject_unsupported(params)
@@ -109,6 +112,7 @@ class ResponseService:
         context = ToolContext(
             project, self._vector_stores, self._containers, include, earlier,
             outbound=self._outbound, connectors=self._connectors, mcp_timeout=self._mcp_timeout, suffix=suffix,
+            search=self._search,
         )  # fmt: skip
         tools = tools_params(params.tools, engine, context)
         for server_tool in tools.server.values():

@@ -33,6 +33,7 @@ from homeport.responses.params import by_type
 from homeport.tools.base import ServerTool
 from homeport.tools.mcp import McpServer
 from homeport.tools.registry import (
+    CHOICE_TYPES,
     CLIENT_TOOL_TYPES,
     SERVER_FUNCTIONS,
     SERVER_TOOL_TYPES,
@@ -247,7 +248,7 @@ def responses_tool_choice(
         if not names:
             raise InvalidRequest(f"MCP server '{mcp.label}' offers no tools.", param="tool_choice.server_label")
         return ToolChoice("required", frozenset(names))
-    if kind in SERVER_TOOL_TYPES:
+    if kind in CHOICE_TYPES:
         only_keys(raw, {"type"}, "tool_choice")
         name = named_tool(SERVER_FUNCTIONS[kind], "function", tools, "tool_choice.type")
         return ToolChoice("required", frozenset({name}))
@@ -268,7 +269,7 @@ def responses_tool_choice(
         for index, entry in enumerate(listed):
             where = f"tool_choice.tools[{index}]"
             kind = entry.get("type") if isinstance(entry, dict) else None
-            if kind in SERVER_TOOL_TYPES:
+            if kind in CHOICE_TYPES:
                 only_keys(entry, {"type"}, where)
                 names.add(named_tool(SERVER_FUNCTIONS[kind], "function", tools, f"{where}.type"))
                 continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
@@ -25,13 +24,11 @@ from homeport.retrieval.filters import Filter, parse_filter
 from homeport.retrieval.search import SearchResult
 from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.tools.base import Progress, ServerTool, ToolResult
+from homeport.tools.evidence import best_sentence, content_words
 
 log = logging.getLogger("homeport.tools")
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
-_WORD = re.compile(r"[a-z0-9]{3,}")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
-_MIN_SHARED_WORDS = 2
 
 DESCRIPTION = (
     "Search the user's uploaded files. Call it before answering any question about their content; "
@@ -186,7 +183,7 @@ class FileSearch(ServerTool):
 
 
 def _says_something(query: object) -> bool:
-    return isinstance(query, str) and _WORD.search(query.lower()) is not None
+    return isinstance(query, str) and bool(content_words(query))
 
 
 def _result(result: SearchResult) -> dict[str, Any]:
@@ -210,28 +207,21 @@ def citations(text: str, results: Sequence[SearchResult]) -> list[dict[str, Any]
     """`file_citation` annotations for an answer built on `results` (ordered by `index`)."""
     if not text.strip() or not results:
         return []
-    sentences = [(set(_WORD.findall(match.group().lower())), match.end()) for match in _SENTENCE.finditer(text)]
     by_file: dict[str, tuple[SearchResult, set[str]]] = {}
     for result in results:
-        words = set(_WORD.findall(result.text.lower()))
+        words = content_words(result.text)
         if result.file_id in by_file:
             by_file[result.file_id][1].update(words)
         else:
             by_file[result.file_id] = (result, words)
     cited: list[dict[str, Any]] = []
     for result, words in by_file.values():
-        shared, end = max(((len(sentence & words), end) for sentence, end in sentences), default=(0, 0))
-        if shared >= _MIN_SHARED_WORDS:
-            cited.append(_citation(result, _before_trailing_space(text, end)))
+        span = best_sentence(text, words)
+        if span is not None:
+            cited.append(_citation(result, span[1]))
     if not cited:
         cited.append(_citation(results[0], len(text.rstrip())))
     return sorted(cited, key=lambda citation: citation["index"])
-
-
-def _before_trailing_space(text: str, end: int) -> int:
-    while end > 0 and text[end - 1].isspace():
-        end -= 1
-    return end
 
 
 def _citation(result: SearchResult, index: int) -> dict[str, Any]:

@@ -102,7 +102,7 @@ async def _session(endpoint: McpEndpoint, deadline: float) -> AsyncIterator[Clie
     )
     try:
         with anyio.fail_after(deadline + CONNECT_TIMEOUT_SECONDS):
-            async with Client(transport, mode="legacy", read_timeout_seconds=endpoint.call_timeout) as client:
+            async with Client(transport, read_timeout_seconds=endpoint.call_timeout) as client:
                 yield client
     except Exception as exc:  # every failure of a remote server is reported the same way
         raise _failure(exc) from exc

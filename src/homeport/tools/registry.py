@@ -31,15 +31,26 @@ from homeport.tools.mcp import (
     replay_mcp_call,
 )
 from homeport.tools.mcp_params import McpParam
+from homeport.tools.search_providers import SearchProvider
+from homeport.tools.web_search import WebSearch, WebSearchCallItem, WebSearchParam, replay_web_search
 
 CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
-SERVER_FUNCTIONS = {"file_search": "file_search", "code_interpreter": "python"}
+WEB_SEARCH_TYPES = ("web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11")
+SERVER_FUNCTIONS = {
+    "file_search": "file_search",
+    "code_interpreter": "python",
+    **dict.fromkeys(WEB_SEARCH_TYPES, "web_search"),
+}
 """The function name the model calls each server-owned tool type by (the docs call code_interpreter "the python
 tool")."""
 SERVER_TOOL_TYPES = frozenset(SERVER_FUNCTIONS)
+CHOICE_TYPES = frozenset({"file_search", "code_interpreter", "web_search_preview", "web_search_preview_2025_03_11"})
+"""The server tool types a `tool_choice` may name (the SDK's `ToolChoiceTypes`; it names web_search by its preview
+type)."""
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "file_search_call": FileSearchCallItem,
     "code_interpreter_call": CodeInterpreterCallItem,
+    "web_search_call": WebSearchCallItem,
     "mcp_list_tools": McpListToolsItem,
     "mcp_call": McpCallItem,
     "mcp_approval_request": McpApprovalRequestItem,
@@ -63,6 +74,8 @@ class ToolContext:
     connectors: Mapping[str, str] = field(default_factory=dict)
     """MCP connector id -> the URL of the MCP server the operator put behind it."""
     mcp_timeout: float = 60.0
+    search: SearchProvider | None = None
+    """The operator's web search provider, if any."""
     suffix: str = ""
     """The thread suffix of the response's ids."""
 
@@ -78,6 +91,8 @@ def build_server_tool(entry: dict[str, Any], where: str, context: ToolContext) -
     kind = entry.get("type")
     if kind == "code_interpreter":
         return _code_interpreter(entry, where, context)
+    if kind in WEB_SEARCH_TYPES:
+        return _web_search(entry, where, context)
     if kind != "file_search":
         raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
     try:
@@ -107,6 +122,16 @@ def _code_interpreter(entry: dict[str, Any], where: str, context: ToolContext) -
         include_outputs="code_interpreter_call.outputs" in context.include,
         where=where,
     )
+    return BuiltTool(tool, param.echo())
+
+
+def _web_search(entry: dict[str, Any], where: str, context: ToolContext) -> BuiltTool:
+    try:
+        param = WebSearchParam.model_validate(entry)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    include_sources = "web_search_call.action.sources" in context.include
+    tool = WebSearch(param, provider=context.search, include_sources=include_sources, where=where)
     return BuiltTool(tool, param.echo())
 
 
@@ -142,6 +167,8 @@ def replay_server_item(item: dict[str, Any], items: Sequence[dict[str, Any]]) ->
         return replay_code(item)
     if kind == "file_search_call":
         return replay(item)
+    if kind == "web_search_call":
+        return replay_web_search(item)
     if kind == "mcp_call":
         return replay_mcp_call(item)
     if kind != "mcp_approval_request":
