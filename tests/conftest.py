@@ -7,6 +7,7 @@ for the tests whose answers' content matters.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import llama_cpp
@@ -113,6 +115,28 @@ class Server:
         return AsyncOpenAI(base_url=self.base_url, api_key=api_key, _strict_response_validation=True)
 
 
+@dataclass
+class McpProcess:
+    port: int
+    log: Path
+    process: subprocess.Popen[str]
+
+    def url(self, path: str = "/mcp", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+
+def start_mcp(directory: Path, *options: str) -> McpProcess:
+    port, log = free_port(), directory / f"mcp-{free_port()}.jsonl"
+    script = Path(__file__).with_name("mcp_server.py")
+    command = [sys.executable, str(script), "--port", str(port), "--log", str(log), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "READY"
+    return McpProcess(port, log, process)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("small"), env=SMALL_ENV).start()
@@ -128,7 +152,11 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     running = Server(
         data_dir,
         model=DEFAULT,
-        env={"HOMEPORT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('default') / 'homeport.db'}"},
+        env={
+            "HOMEPORT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('default') / 'homeport.db'}",
+            # The documentation's MCP example reaches a test MCP server on loopback.
+            "HOMEPORT_OUTBOUND_ALLOW": "127.0.0.1/32",
+        },
     ).start()
     yield running
     running.stop()

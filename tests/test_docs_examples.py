@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from io import BytesIO
 
 import pytest
 from openai import OpenAI
+from tests.conftest import McpProcess, start_mcp
 from tests.documents import make_pdf
 
 from homeport.sandbox.runtime import probe
@@ -275,3 +277,35 @@ def test_code_interpreter_charts_an_uploaded_csv(default_client: OpenAI) -> None
         ("/mnt/data/sales.csv", "user"),
         ("/mnt/data/chart.png", "assistant"),
     }
+
+
+@pytest.fixture(scope="module")
+def dice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpProcess]:
+    running = start_mcp(tmp_path_factory.mktemp("dmcp"))
+    yield running
+    running.process.terminate()
+    running.process.wait()
+
+
+def test_remote_mcp_dice_roll(default_client: OpenAI, dice_server: McpProcess) -> None:
+    """The documentation's remote MCP example (a dice-rolling server, no approval), on a local MCP server."""
+    client = default_client
+    response = client.responses.create(
+        model="gpt-5",
+        tools=[
+            {
+                "type": "mcp",
+                "server_label": "dmcp",
+                "server_description": "A Dungeons and Dragons MCP server to assist with dice rolling.",
+                "server_url": dice_server.url("/sse"),
+                "require_approval": "never",
+            }
+        ],
+        input="Roll 2d4+1",
+        max_output_tokens=200,
+        temperature=0,
+    )
+    listing, call, message = response.output[0], response.output[1], response.output[-1]
+    assert listing.type == "mcp_list_tools" and "roll" in {tool.name for tool in listing.tools}
+    assert call.type == "mcp_call" and call.name == "roll" and call.output == "9"  # the test server rolls maximums
+    assert message.type == "message" and "9" in response.output_text

@@ -7,43 +7,17 @@ what Homeport does with the call: items, events, approvals, errors, and that sec
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from openai import OpenAI
 from openai.types.responses.response_output_item import McpApprovalRequest, McpCall, McpListTools
-from tests.conftest import Server, free_port
+from tests.conftest import McpProcess, Server, free_port, start_mcp
 
 TOKEN = "s3cret-token-value"
 HEADER_SECRET = "hdr-secret-value"
-
-
-@dataclass
-class McpProcess:
-    port: int
-    log: Path
-    process: subprocess.Popen[str]
-
-    def url(self, path: str = "/mcp", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def requests(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
-
-
-def start_mcp(directory: Path, *options: str) -> McpProcess:
-    port, log = free_port(), directory / f"mcp-{free_port()}.jsonl"
-    script = Path(__file__).with_name("mcp_server.py")
-    command = [sys.executable, str(script), "--port", str(port), "--log", str(log), *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stdout.readline().strip() == "READY"
-    return McpProcess(port, log, process)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +61,24 @@ def dice(mcp: McpProcess, **options: Any) -> dict[str, Any]:
 
 def forced(name: str) -> dict[str, Any]:
     return {"type": "mcp", "server_label": "dmcp", "name": name}
+
+
+def ask(client: OpenAI, tools: list[dict[str, Any]], name: str, text: str, **options: Any) -> Any:
+    """A response in which the model must call the tool `name` of server `dmcp` (once, greedily)."""
+    return client.responses.create(
+        model="gpt-4o",
+        input=text,
+        tools=tools,  # type: ignore[arg-type]
+        tool_choice=forced(name),  # type: ignore[arg-type]
+        temperature=0,
+        parallel_tool_calls=False,
+        max_output_tokens=150,
+        **options,
+    )
+
+
+def the_call(response: Any) -> McpCall:
+    return next(item for item in response.output if isinstance(item, McpCall))
 
 
 def test_tools_are_listed_filtered_and_listed_once_per_context(client: OpenAI, mcp: McpProcess) -> None:
@@ -157,28 +149,12 @@ def test_a_call_streams_its_events_and_output(client: OpenAI, mcp: McpProcess) -
 
 def test_search_and_fetch_follow_the_documented_contract(client: OpenAI, mcp: McpProcess) -> None:
     tools = [dice(mcp, allowed_tools=["search", "fetch"], require_approval="never")]
-    found = client.responses.create(
-        model="gpt-4o",
-        input="Search cats.",
-        tools=tools,
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("search"),
-        max_output_tokens=150,  # type: ignore[arg-type]
-    )
-    call = next(item for item in found.output if isinstance(item, McpCall))
+    found = ask(client, tools, "search", "Search cats.")
+    call = the_call(found)
     results = json.loads(call.output or "")["results"]
     assert all(set(result) == {"id", "title", "url"} for result in results)
-    fetched = client.responses.create(
-        model="gpt-4o",
-        input="Fetch doc-1.",
-        tools=tools,
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("fetch"),
-        max_output_tokens=150,  # type: ignore[arg-type]
-    )
-    call = next(item for item in fetched.output if isinstance(item, McpCall))
+    fetched = ask(client, tools, "fetch", "Fetch doc-1.")
+    call = the_call(fetched)
     # The model picks the id: doc-1 gives the document, anything else the server's error.
     if call.status == "completed":
         assert json.loads(call.output or "")["id"] == "doc-1"
@@ -187,29 +163,13 @@ def test_search_and_fetch_follow_the_documented_contract(client: OpenAI, mcp: Mc
 
 
 def test_failures_are_failed_items_not_broken_responses(client: OpenAI, mcp: McpProcess) -> None:
-    failed = client.responses.create(
-        model="gpt-4o",
-        input="Fail.",
-        tools=[dice(mcp, require_approval="never")],
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("fail"),  # type: ignore[arg-type]
-        max_output_tokens=150,
-    )
-    call = next(item for item in failed.output if isinstance(item, McpCall))
+    failed = ask(client, [dice(mcp, require_approval="never")], "fail", "Fail.")
+    call = the_call(failed)
     assert call.status == "failed" and call.output is None
     assert call.error is not None and call.error.type == "mcp_tool_execution_error"
     assert failed.status in ("completed", "incomplete")
-    slow = client.responses.create(
-        model="gpt-4o",
-        input="Wait.",
-        tools=[dice(mcp, require_approval="never")],
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("slow"),  # type: ignore[arg-type]
-        max_output_tokens=150,
-    )
-    call = next(item for item in slow.output if isinstance(item, McpCall))
+    slow = ask(client, [dice(mcp, require_approval="never")], "slow", "Wait.")
+    call = the_call(slow)
     assert call.status == "failed" and call.error is not None  # HOMEPORT_MCP_TIMEOUT is 1 s; slow takes 3
     with pytest.raises(openai.APIStatusError) as unreachable:
         client.responses.create(
@@ -222,15 +182,7 @@ def test_failures_are_failed_items_not_broken_responses(client: OpenAI, mcp: Mcp
 
 def test_the_approval_flow(client: OpenAI, mcp: McpProcess) -> None:
     tools = [dice(mcp)]  # approval is required by default
-    asked = client.responses.create(
-        model="gpt-4o",
-        input="Add 2 and 3.",
-        tools=tools,
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("add"),
-        max_output_tokens=150,  # type: ignore[arg-type]
-    )
+    asked = ask(client, tools, "add", "Add 2 and 3.")
     request = asked.output[-1]
     assert isinstance(request, McpApprovalRequest) and request.id.startswith("mcpr_") and request.name == "add"
     assert not [item for item in asked.output if isinstance(item, McpCall)]
@@ -264,16 +216,7 @@ def test_the_approval_flow(client: OpenAI, mcp: McpProcess) -> None:
 
 def test_approval_without_storing_anything(client: OpenAI, mcp: McpProcess) -> None:
     tools = [dice(mcp, require_approval={"always": {"tool_names": ["add"]}})]
-    asked = client.responses.create(
-        model="gpt-4o",
-        input="Add 2 and 3.",
-        tools=tools,
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("add"),
-        store=False,
-        max_output_tokens=150,  # type: ignore[arg-type]
-    )
+    asked = ask(client, tools, "add", "Add 2 and 3.", store=False)
     request = asked.output[-1]
     assert isinstance(request, McpApprovalRequest)
     replayed = [item.model_dump(exclude_none=True) for item in asked.output]
@@ -287,16 +230,7 @@ def test_approval_without_storing_anything(client: OpenAI, mcp: McpProcess) -> N
     call = approved.output[0]
     assert isinstance(call, McpCall) and call.approval_request_id == request.id and call.output
     # Only `add` needs approval: `slow` runs at once (and times out: HOMEPORT_MCP_TIMEOUT is 1 s).
-    added = client.responses.create(
-        model="gpt-4o",
-        input="Wait a second.",
-        tools=tools,
-        temperature=0,
-        parallel_tool_calls=False,
-        tool_choice=forced("slow"),
-        store=False,
-        max_output_tokens=150,  # type: ignore[arg-type]
-    )
+    added = ask(client, tools, "slow", "Wait a second.", store=False)
     assert [item for item in added.output if isinstance(item, McpCall)]
 
 

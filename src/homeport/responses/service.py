@@ -145,11 +145,17 @@ class ResponseService:
         text = text_constraint(params.text, engine, messages)
         parallel = params.parallel_tool_calls is not False
         calls = tool_constraint(
-            told, choice, parallel=parallel, max_calls=params.max_tool_calls, text=text, engine=engine
+            told,
+            choice,
+            parallel=parallel,
+            max_calls=params.max_tool_calls,
+            text=text,
+            engine=engine,
         )
         # After a server-owned tool has run the model answers from what it found: it may call a client tool, or
-        # run failed code again (one call at a time), but not search again, and a plain-text answer may not open
-        # like a call (small models otherwise repeat the same search or code, as a call or written out as one).
+        # run a failed call again (code, an MCP tool; one call at a time), but not search again, and a plain-text
+        # answer may not open like a call (small models otherwise repeat the same search, code or call, as a call
+        # or written out as one, or call every tool in turn).
         followup = ToolChoice("auto" if choice.mode == "required" else choice.mode, choice.allowed)
         again = {name for name, server_tool in tools.server.items() if server_tool.repeatable}
         client_tools = [tool for tool in told if tool.name not in tools.server]

@@ -65,8 +65,8 @@ class ServerTool(ABC):
     id_prefix: str
     """The prefix of its items' ids, e.g. `fs`."""
     repeatable: bool = False
-    """May the model call it again when a result asks for it (`ToolResult.retry`: code after an error; a search
-    never is)."""
+    """May the model call it again when a result asks for it (`ToolResult.retry`: code or an MCP call after an
+    error; a search never is)."""
 
     @abstractmethod
     async def check(self) -> None:

@@ -37,6 +37,8 @@ log = logging.getLogger("homeport.tools.mcp")
 _STRICT = ConfigDict(extra="forbid", strict=True)
 _ERROR: TypeAdapter[McpToolCallError] = TypeAdapter(McpToolCallError)
 DECLINED = "The user declined this call"
+_AFTER_CALL = "Now answer the user from this output, in words."
+"""Told nothing, Qwen2.5-Coder-0.5B makes the same call again until it may not."""
 
 
 class McpListToolsItem(BaseModel):
@@ -262,11 +264,11 @@ class McpTool(ServerTool):
         if outcome is not None and error is None:
             item.output, item.status = outcome.output, "completed"
             yield "response.mcp_call.completed"
-            yield ToolResult(item, [outcome.output or ""])
+            yield ToolResult(item, [f"Output:\n{outcome.output or ''}"], note=_AFTER_CALL)
             return
         item.error, item.status = _ERROR.validate_python(error), "failed"
         yield "response.mcp_call.failed"
-        yield ToolResult(item, [f"The call failed: {json.dumps(error)}"])
+        yield ToolResult(item, [f"The call failed: {json.dumps(error)}"], retry=True)
 
 
 def approved_calls(
