@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +33,8 @@ from homeport.tools.mcp import (
 from homeport.tools.mcp_params import McpParam
 from homeport.tools.search_providers import SearchProvider
 from homeport.tools.web_search import WebSearch, WebSearchCallItem, WebSearchParam, replay_web_search
+
+ParamT = TypeVar("ParamT", bound=BaseModel)
 
 CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
 WEB_SEARCH_TYPES = ("web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11")
@@ -90,62 +92,51 @@ def build_server_tool(entry: dict[str, Any], where: str, context: ToolContext) -
     """A server-owned tool from its request entry (validated; its options echoed with their defaults)."""
     kind = entry.get("type")
     if kind == "code_interpreter":
-        return _code_interpreter(entry, where, context)
+        interpreter = _validated(CodeInterpreterParam, entry, where)
+        tool: ServerTool = CodeInterpreter(
+            interpreter,
+            project=context.project,
+            containers=context.containers,
+            earlier=context.earlier,
+            include_outputs="code_interpreter_call.outputs" in context.include,
+            where=where,
+        )
+        return BuiltTool(tool, interpreter.echo())
     if kind in WEB_SEARCH_TYPES:
-        return _web_search(entry, where, context)
+        search = _validated(WebSearchParam, entry, where)
+        sources = "web_search_call.action.sources" in context.include
+        return BuiltTool(
+            WebSearch(search, provider=context.search, include_sources=sources, where=where), search.echo()
+        )
     if kind != "file_search":
         raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
-    try:
-        param = FileSearchParam.model_validate(entry)
-    except ValidationError as exc:
-        raise invalid_request_from(exc, prefix=where) from exc
+    files = _validated(FileSearchParam, entry, where)
     tool = FileSearch(
-        param,
+        files,
         project=context.project,
         vector_stores=context.vector_stores,
         include_results="file_search_call.results" in context.include,
         where=where,
     )
-    return BuiltTool(tool, param.echo())
-
-
-def _code_interpreter(entry: dict[str, Any], where: str, context: ToolContext) -> BuiltTool:
-    try:
-        param = CodeInterpreterParam.model_validate(entry)
-    except ValidationError as exc:
-        raise invalid_request_from(exc, prefix=where) from exc
-    tool = CodeInterpreter(
-        param,
-        project=context.project,
-        containers=context.containers,
-        earlier=context.earlier,
-        include_outputs="code_interpreter_call.outputs" in context.include,
-        where=where,
-    )
-    return BuiltTool(tool, param.echo())
-
-
-def _web_search(entry: dict[str, Any], where: str, context: ToolContext) -> BuiltTool:
-    try:
-        param = WebSearchParam.model_validate(entry)
-    except ValidationError as exc:
-        raise invalid_request_from(exc, prefix=where) from exc
-    include_sources = "web_search_call.action.sources" in context.include
-    tool = WebSearch(param, provider=context.search, include_sources=include_sources, where=where)
-    return BuiltTool(tool, param.echo())
+    return BuiltTool(tool, files.echo())
 
 
 def mcp_server(entry: dict[str, Any], where: str, context: ToolContext) -> tuple[McpServer, dict[str, Any]]:
     """An `mcp` entry, validated (its tools are imported later, when the server is reached), and its echo."""
-    try:
-        param = McpParam.model_validate(entry)
-    except ValidationError as exc:
-        raise invalid_request_from(exc, prefix=where) from exc
+    param = _validated(McpParam, entry, where)
     server = McpServer(
         param, where, policy=context.outbound, connectors=context.connectors, timeout=context.mcp_timeout,
         suffix=context.suffix,
     )  # fmt: skip
     return server, param.echo()
+
+
+def _validated(model: type[ParamT], entry: dict[str, Any], where: str) -> ParamT:
+    """The entry as its tool's param model, or a 400 naming the field under `where`."""
+    try:
+        return model.model_validate(entry)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
 
 
 def parse_server_item(entry: dict[str, Any], where: str) -> dict[str, Any]:
