@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,13 +129,19 @@ class McpProcess:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
 
 
-def start_mcp(directory: Path, *options: str) -> McpProcess:
-    port, log = free_port(), directory / f"mcp-{free_port()}.jsonl"
+@contextmanager
+def running_mcp(directory: Path, *options: str) -> Iterator[McpProcess]:
+    """`tests/mcp_server.py` on a free port until the block ends; `options` as its command line takes them."""
+    port, log = free_port(), directory / "mcp-requests.jsonl"
     script = Path(__file__).with_name("mcp_server.py")
     command = [sys.executable, str(script), "--port", str(port), "--log", str(log), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stdout.readline().strip() == "READY"
-    return McpProcess(port, log, process)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "READY"
+        yield McpProcess(port, log, process)
+    finally:
+        process.terminate()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

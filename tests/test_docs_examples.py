@@ -10,7 +10,7 @@ from io import BytesIO
 
 import pytest
 from openai import OpenAI
-from tests.conftest import McpProcess, start_mcp
+from tests.conftest import McpProcess, running_mcp
 from tests.documents import make_pdf
 
 from homeport.sandbox.runtime import probe
@@ -281,10 +281,8 @@ def test_code_interpreter_charts_an_uploaded_csv(default_client: OpenAI) -> None
 
 @pytest.fixture(scope="module")
 def dice_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpProcess]:
-    running = start_mcp(tmp_path_factory.mktemp("dmcp"))
-    yield running
-    running.process.terminate()
-    running.process.wait()
+    with running_mcp(tmp_path_factory.mktemp("dmcp")) as running:
+        yield running
 
 
 def test_remote_mcp_dice_roll(default_client: OpenAI, dice_server: McpProcess) -> None:

@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai import OpenAI
 from openai.types.responses.response_output_item import McpApprovalRequest, McpCall, McpListTools
-from tests.conftest import McpProcess, Server, free_port, start_mcp
+from tests.conftest import McpProcess, Server, free_port, running_mcp
 
 TOKEN = "s3cret-token-value"
 HEADER_SECRET = "hdr-secret-value"
@@ -22,18 +22,14 @@ HEADER_SECRET = "hdr-secret-value"
 
 @pytest.fixture(scope="module")
 def mcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpProcess]:
-    running = start_mcp(tmp_path_factory.mktemp("mcp"))
-    yield running
-    running.process.terminate()
-    running.process.wait()
+    with running_mcp(tmp_path_factory.mktemp("mcp")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpProcess]:
-    running = start_mcp(tmp_path_factory.mktemp("mcp-token"), "--token", TOKEN)
-    yield running
-    running.process.terminate()
-    running.process.wait()
+    with running_mcp(tmp_path_factory.mktemp("mcp-token"), "--token", TOKEN) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
