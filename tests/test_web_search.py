@@ -151,6 +151,12 @@ def test_the_location_reaches_the_model(client: OpenAI) -> None:
     assert located.usage.input_tokens > plain.usage.input_tokens
     assert located.tools[0].user_location.city == "Lyon"  # type: ignore[union-attr]
 
+    def prompt(location: dict[str, str]) -> int:
+        tool = {"type": "web_search", "user_location": {"type": "approximate", **location}}
+        return client.responses.input_tokens.count(model="gpt-4o", input="news", tools=[tool]).input_tokens  # type: ignore[list-item]
+
+    assert prompt({"city": "Lyon", "timezone": "Europe/Paris"}) > prompt({"city": "Lyon"}), "the time zone is told too"
+
 
 def test_a_failing_provider_gives_a_failed_item(client: OpenAI) -> None:
     FakeSearxng.failing = True

@@ -29,7 +29,16 @@ from homeport.responses.params import (
     OutputText,
     Refusal,
 )
-from homeport.tools.registry import SERVER_ITEM_TYPES, parse_server_item, replay_server_item
+from homeport.tools.registry import (
+    ANSWERS,
+    CLIENT_ITEM_TYPES,
+    SERVER_ITEM_TYPES,
+    check_client_output,
+    parse_client_item,
+    parse_server_item,
+    replay_client_item,
+    replay_server_item,
+)
 
 _MESSAGE = TypeAdapter(MessageItem)
 
@@ -58,11 +67,14 @@ def parse_input(
     for index, entry in enumerate(raw):
         where = f"{param}[{index}]"
         kind = entry.get("type", "message")
-        if kind != "message" and kind not in _TOOL_ITEMS and kind not in SERVER_ITEM_TYPES:
+        known = kind == "message" or kind in _TOOL_ITEMS or kind in SERVER_ITEM_TYPES or kind in CLIENT_ITEM_TYPES
+        if not known:
             raise InvalidRequest(f"Input items of type '{kind}' are not supported yet.", param=f"{where}.type")
         try:
             if kind in SERVER_ITEM_TYPES:
                 item = parse_server_item(entry, where)
+            elif kind in CLIENT_ITEM_TYPES:
+                item = parse_client_item(entry, where, suffix)
             elif kind == "message":
                 item = _stored_message(
                     _MESSAGE.validate_python(entry), where, accepts_images=accepts_images, suffix=suffix
@@ -125,14 +137,23 @@ def _stored_tool_item(kind: str, entry: dict[str, Any], param: str, *, accepts_i
 
 
 def check_outputs_answer_calls(earlier: Sequence[Item], items: Sequence[Item], param: str = "input") -> None:
-    """Every tool output must answer a call made earlier in the conversation (or replayed in the same input)."""
-    calls = {item["call_id"] for item in [*earlier, *items] if item.get("type") in CALLS}
+    """Every tool output must answer a call made earlier in the conversation (or replayed in the same input): a
+    function's or custom tool's output either kind of call, a built-in tool's output a call of that tool, as it
+    stands (a computer call's safety checks acknowledged)."""
+    calls = {(item["type"], item["call_id"]): item for item in [*earlier, *items] if "call_id" in item}
     for index, item in enumerate(items):
-        if item.get("type") in OUTPUTS and item["call_id"] not in calls:
+        kind = str(item.get("type"))
+        answered = CALLS if kind in OUTPUTS else (ANSWERS[kind],) if kind in ANSWERS else ()
+        if not answered:
+            continue
+        call = next((calls[key] for key in ((each, item["call_id"]) for each in answered) if key in calls), None)
+        if call is None:
             raise InvalidRequest(
-                f"No tool call found for {item['type'].replace('_', ' ')} with call_id {item['call_id']}.",
+                f"No tool call found for {kind.replace('_', ' ')} with call_id {item['call_id']}.",
                 param=f"{param}[{index}].call_id",
             )
+        if kind in ANSWERS:
+            check_client_output(call, item, f"{param}[{index}]")
 
 
 def chat_turns(items: Sequence[Item], documents: Documents | None = None) -> list[ChatMessage]:
@@ -149,6 +170,12 @@ def chat_turns(items: Sequence[Item], documents: Documents | None = None) -> lis
         elif kind in CALLS:
             call = ToolCall(item["name"], arguments=item.get("arguments"), input=item.get("input"))
             _join_call(turns, call)
+        elif kind in CLIENT_ITEM_TYPES:
+            read = replay_client_item(item)
+            if isinstance(read, ToolCall):
+                _join_call(turns, read)
+            else:
+                turns.append(ChatMessage("tool", read))
         elif kind in SERVER_ITEM_TYPES and (replayed := replay_server_item(item, items)) is not None:
             _join_call(turns, replayed[0])
             turns.append(ChatMessage("tool", replayed[1]))

@@ -32,7 +32,7 @@ from homeport.errors import HomeportError
 from homeport.responses.events import EventEmitter
 from homeport.responses.output import Annotate, OutputBuilder
 from homeport.responses.server_calls import ServerCalls
-from homeport.tools.base import ApprovedCall, Opening, ServerTool
+from homeport.tools.base import ApprovedCall, ClientTool, Opening, ServerTool
 
 log = logging.getLogger("homeport.responses")
 
@@ -58,6 +58,8 @@ class Turn:
     """Items shown before the model runs (an MCP server's tool list), each with its status events."""
     approved: Sequence[ApprovedCall] = ()
     """Calls the user approved: they run before the model, and their outputs join its chat."""
+    client_tools: Mapping[str, ClientTool] = field(default_factory=dict)
+    """The client-run built-in tools, by function name: each call becomes that tool's own item."""
 
 
 async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIterator[ResponseStreamEvent]:
@@ -75,7 +77,7 @@ async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIt
     annotate: Annotate | None = None
     calls_made = 0
     for round_number in range(MAX_TOOL_ROUNDS + 1):
-        output = OutputBuilder(emitter, include_logprobs=turn.include_logprobs)
+        output = OutputBuilder(emitter, include_logprobs=turn.include_logprobs, built_in=turn.client_tools)
         server = ServerCalls(turn.server_tools, emitter, engine, request)
         finished: Finished | None = None
         try:

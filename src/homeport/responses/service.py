@@ -112,9 +112,12 @@ class ResponseService:
         context = ToolContext(
             project, self._vector_stores, self._containers, include, earlier,
             outbound=self._outbound, connectors=self._connectors, mcp_timeout=self._mcp_timeout, suffix=suffix,
-            search=self._search,
+            search=self._search, latest=input_items,
         )  # fmt: skip
         tools = tools_params(params.tools, engine, context)
+        previewing = any(entry.get("type") == "computer_use_preview" for entry in params.tools or ())
+        if previewing and params.truncation != "auto":
+            raise InvalidRequest("The computer_use_preview tool needs 'truncation' set to 'auto'.", param="truncation")
         for server_tool in tools.server.values():
             await server_tool.check()
         await import_mcp_tools(tools, [*earlier, *input_items], engine)
@@ -178,6 +181,7 @@ class ResponseService:
                 max_tool_calls=params.max_tool_calls,
                 opening=[opening for mcp in tools.mcp for opening in mcp.opening()],
                 approved=approved,
+                client_tools=tools.client,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,

@@ -30,14 +30,14 @@ from homeport.engines.constraints import (
 from homeport.engines.schema_subset import check_strict_schema
 from homeport.errors import InvalidRequest, invalid_request_from
 from homeport.responses.params import by_type
-from homeport.tools.base import ServerTool
+from homeport.tools.base import ClientTool, ServerTool
 from homeport.tools.mcp import McpServer
 from homeport.tools.registry import (
-    CHOICE_TYPES,
-    CLIENT_TOOL_TYPES,
-    SERVER_FUNCTIONS,
+    BUILT_IN_CLIENT_TYPES,
+    CHOICE_FUNCTIONS,
     SERVER_TOOL_TYPES,
     ToolContext,
+    build_client_tool,
     build_server_tool,
     mcp_server,
 )
@@ -122,6 +122,9 @@ class RequestTools:
     server: dict[str, ServerTool] = field(default_factory=dict)
     mcp: list[McpServer] = field(default_factory=list)
     """MCP servers, whose tools join `tools` and `server` once imported (`import_mcp_tools`)."""
+    client: dict[str, ClientTool] = field(default_factory=dict)
+    """The client-run built-in tools (computer, shells, apply_patch), by function name: their calls are their own
+    items."""
 
 
 def tools_params(
@@ -131,6 +134,7 @@ def tools_params(
     tools: list[Tool] = []
     echo: list[dict[str, Any]] = []
     server: dict[str, ServerTool] = {}
+    client: dict[str, ClientTool] = {}
     servers: list[McpServer] = []
     for index, entry in enumerate(raw or ()):
         where = f"tools[{index}]"
@@ -148,7 +152,15 @@ def tools_params(
             echo.append(built.echo)
             server[built.tool.function.name] = built.tool
             continue
-        if kind not in CLIENT_TOOL_TYPES:
+        if kind in BUILT_IN_CLIENT_TYPES and context is not None:
+            built_in, shown = build_client_tool(entry, where, context)
+            function = built_in.function
+            engine.check_constraint(JsonSchema(function.parameters or {}, strict=function.strict), param=where)
+            tools.append(function)
+            echo.append(shown)
+            client[function.name] = built_in
+            continue
+        if kind not in ("function", "custom"):
             raise InvalidRequest(f"Tools of type '{kind}' are not supported by this server yet.", param=f"{where}.type")
         try:
             param = _TOOL.validate_python(entry)
@@ -173,7 +185,7 @@ def tools_params(
             shown = param.format.model_dump() if param.format else {"type": "text"}
             echo.append({"type": "custom", "name": param.name, "description": param.description, "format": shown})
     check_unique_names(tools)
-    return RequestTools(tools, echo, server, servers)
+    return RequestTools(tools, echo, server, servers, client)
 
 
 async def import_mcp_tools(tools: RequestTools, context: Sequence[dict[str, Any]], engine: Engine) -> None:
@@ -248,9 +260,9 @@ def responses_tool_choice(
         if not names:
             raise InvalidRequest(f"MCP server '{mcp.label}' offers no tools.", param="tool_choice.server_label")
         return ToolChoice("required", frozenset(names))
-    if kind in CHOICE_TYPES:
+    if kind in CHOICE_FUNCTIONS:
         only_keys(raw, {"type"}, "tool_choice")
-        name = named_tool(SERVER_FUNCTIONS[kind], "function", tools, "tool_choice.type")
+        name = named_tool(CHOICE_FUNCTIONS[kind], "function", tools, "tool_choice.type")
         return ToolChoice("required", frozenset({name}))
     if kind in ("function", "custom"):
         only_keys(raw, {"type", "name"}, "tool_choice")
@@ -269,9 +281,9 @@ def responses_tool_choice(
         for index, entry in enumerate(listed):
             where = f"tool_choice.tools[{index}]"
             kind = entry.get("type") if isinstance(entry, dict) else None
-            if kind in CHOICE_TYPES:
+            if kind in CHOICE_FUNCTIONS:
                 only_keys(entry, {"type"}, where)
-                names.add(named_tool(SERVER_FUNCTIONS[kind], "function", tools, f"{where}.type"))
+                names.add(named_tool(CHOICE_FUNCTIONS[kind], "function", tools, f"{where}.type"))
                 continue
             if kind not in ("function", "custom"):
                 raise InvalidRequest("Allowed tools must be of type 'function' or 'custom'.", param=f"{where}.type")

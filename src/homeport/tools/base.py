@@ -1,4 +1,5 @@
-"""What the turn loop knows of a server-owned tool, and nothing more.
+"""What the turn loop knows of a built-in tool, and nothing more: a server-owned tool it runs, or a client-run one
+(`ClientTool`) whose call it shows as the tool's own item.
 
 A tool is offered to the model as a function (`function`); when the model starts a call, the loop opens the tool's
 output item (`start`) and passes on the status events it names while the model writes the arguments (`writing`) and
@@ -12,11 +13,24 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from openai.types.responses import ResponseOutputItem
+from pydantic import BaseModel
 
+from homeport.engines.base import ToolCall
 from homeport.engines.constraints import FunctionTool
+
+
+def strict_object(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema object as strict mode writes it: every property required, no others."""
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+def tagged(kind: str, **properties: dict[str, Any]) -> dict[str, Any]:
+    """A strict object whose `type` is `kind`: one branch of a union the model picks from."""
+    return strict_object(type={"const": kind}, **properties)
+
 
 Annotator = Callable[[str, int], list[dict[str, Any]]]
 """(final answer text, how many result pieces the model read) -> the answer's annotations, in text order."""
@@ -93,3 +107,37 @@ class ServerTool(ABC):
         """Do the work: yield each status event as it happens (its `type`, or a `Progress` with more fields), then
         one `ToolResult`. `question` is the user's latest message, for a tool that must make do when a small
         model's arguments say nothing."""
+
+
+class ClientTool(ABC):
+    """A built-in tool the client runs (a computer, a shell, a patcher): the model calls it as a function, and the
+    call ends the turn as the tool's own item; the client sends what happened as that tool's output item."""
+
+    items: ClassVar[ClientItems]
+
+    @property
+    @abstractmethod
+    def function(self) -> FunctionTool:
+        """How the model is told about it and calls it."""
+
+    @abstractmethod
+    def call(self, item_id: str, call_id: str, arguments: dict[str, Any]) -> ResponseOutputItem:
+        """Its call item, complete, from the arguments the model wrote (valid by the grammar)."""
+
+
+@dataclass(frozen=True)
+class ClientItems:
+    """How a client-run tool's call and output items come back as input: validated (`call`, `output`: models whose
+    dump is the stored wire shape), given ids, and read by the model as the function call it made and the tool turn
+    that answered it."""
+
+    call_type: str
+    output_type: str
+    call: type[BaseModel]
+    output: type[BaseModel]
+    call_prefix: str
+    output_prefix: str
+    read_call: Callable[[dict[str, Any]], ToolCall]
+    read_output: Callable[[dict[str, Any]], str]
+    check: Callable[[dict[str, Any], dict[str, Any], str], None] | None = None
+    """(call, its output, the output's param) -> a 400 if the output may not answer the call as it stands."""

@@ -1,7 +1,7 @@
-"""Who owns each tool type, and how a request's server-owned tool entries become `ServerTool`s.
+"""Who owns each tool type, and how a request's built-in tool entries become `ServerTool`s and `ClientTool`s.
 
-Client-owned types (function, custom) are parsed by `responses/tool_params.py`: the model's call ends the turn and
-the client runs it. A type in neither table is a 400.
+Function and custom tools are parsed by `responses/tool_params.py`. A call of a client-owned tool (those, and the
+built-in computer, shell and apply_patch tools) ends the turn and the client runs it. A type in no table is a 400.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from homeport.ids import new_id
 from homeport.outbound import OutboundPolicy
 from homeport.retrieval.vector_stores import VectorStoreService
 from homeport.sandbox.containers import ContainerService
-from homeport.tools.base import ServerTool
+from homeport.tools import apply_patch, computer, shell
+from homeport.tools.apply_patch import ApplyPatch, ApplyPatchParam
+from homeport.tools.base import ClientItems, ClientTool, ServerTool
 from homeport.tools.code_interpreter import CodeInterpreter, CodeInterpreterCallItem, CodeInterpreterParam, replay_code
 from homeport.tools.file_search import FileSearch, FileSearchCallItem, FileSearchParam, replay
 from homeport.tools.mcp import (
@@ -32,6 +34,7 @@ from homeport.tools.mcp import (
 )
 from homeport.tools.mcp_params import McpParam
 from homeport.tools.search_providers import SearchProvider
+from homeport.tools.shell import LocalShell, LocalShellParam, Shell, ShellParam
 from homeport.tools.web_search import WebSearch, WebSearchCallItem, WebSearchParam, replay_web_search
 
 ParamT = TypeVar("ParamT", bound=BaseModel)
@@ -46,9 +49,33 @@ SERVER_FUNCTIONS = {
 """The function name the model calls each server-owned tool type by (the docs call code_interpreter "the python
 tool")."""
 SERVER_TOOL_TYPES = frozenset(SERVER_FUNCTIONS)
-CHOICE_TYPES = frozenset({"file_search", "code_interpreter", "web_search_preview", "web_search_preview_2025_03_11"})
-"""The server tool types a `tool_choice` may name (the SDK's `ToolChoiceTypes`; it names web_search by its preview
-type)."""
+CLIENT_FUNCTIONS = {
+    "computer_use_preview": "computer",
+    "computer": "computer",
+    "local_shell": "local_shell",
+    "shell": "shell",
+    "apply_patch": "apply_patch",
+}
+"""The function name the model calls each client-run built-in tool type by."""
+BUILT_IN_CLIENT_TYPES = frozenset(CLIENT_FUNCTIONS)
+CHOICE_FUNCTIONS = {
+    kind: SERVER_FUNCTIONS.get(kind) or CLIENT_FUNCTIONS[kind.removesuffix("_use")]
+    for kind in (
+        "file_search", "code_interpreter", "web_search_preview", "web_search_preview_2025_03_11",
+        "computer", "computer_use", "computer_use_preview", "shell", "apply_patch",
+    )
+}  # fmt: skip
+"""The built-in tool types a `tool_choice` may name (the SDK's `ToolChoiceTypes`, which names web_search by its
+preview type, and `ToolChoiceShell`, `ToolChoiceApplyPatch`), by the function each stands for."""
+_CLIENT_ITEMS: dict[str, ClientItems] = {
+    kind: items
+    for items in (computer.ITEMS, shell.LOCAL_ITEMS, shell.SHELL_ITEMS, apply_patch.ITEMS)
+    for kind in (items.call_type, items.output_type)
+}
+CLIENT_ITEM_TYPES = frozenset(_CLIENT_ITEMS)
+"""Calls of the client-run built-in tools, replayed as input, and the outputs the client sends for them."""
+ANSWERS = {items.output_type: items.call_type for items in _CLIENT_ITEMS.values()}
+"""Each client-run built-in tool's output type, and the call type it answers."""
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "file_search_call": FileSearchCallItem,
     "code_interpreter_call": CodeInterpreterCallItem,
@@ -80,6 +107,8 @@ class ToolContext:
     """The operator's web search provider, if any."""
     suffix: str = ""
     """The thread suffix of the response's ids."""
+    latest: Sequence[dict[str, Any]] = ()
+    """This request's input items (a computer's safety checks read the screenshot the client just sent)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +150,25 @@ def build_server_tool(entry: dict[str, Any], where: str, context: ToolContext) -
     return BuiltTool(tool, files.echo())
 
 
+def build_client_tool(entry: dict[str, Any], where: str, context: ToolContext) -> tuple[ClientTool, dict[str, Any]]:
+    """A client-run built-in tool from its request entry, and its echo."""
+    kind = entry.get("type")
+    if kind == "computer_use_preview":
+        screen = _validated(computer.ComputerUsePreviewParam, entry, where)
+        checks = computer.safety_checks([*context.earlier, *context.latest], context.suffix)
+        return computer.Computer(screen, checks), screen.model_dump()
+    if kind == "computer":
+        batched = _validated(computer.ComputerParam, entry, where)
+        return computer.Computer(batched, checks=()), batched.model_dump()
+    if kind == "local_shell":
+        return LocalShell(), _validated(LocalShellParam, entry, where).model_dump()
+    if kind == "shell":
+        param = _validated(ShellParam, entry, where)
+        return Shell(param), param.echo()
+    patch = _validated(ApplyPatchParam, entry, where)
+    return ApplyPatch(), patch.echo()
+
+
 def mcp_server(entry: dict[str, Any], where: str, context: ToolContext) -> tuple[McpServer, dict[str, Any]]:
     """An `mcp` entry, validated (its tools are imported later, when the server is reached), and its echo."""
     param = _validated(McpParam, entry, where)
@@ -148,6 +196,33 @@ def parse_server_item(entry: dict[str, Any], where: str) -> dict[str, Any]:
     if item["type"] == "mcp_approval_response" and not item.get("id"):
         item["id"] = new_id("mcpa")
     return item
+
+
+def parse_client_item(entry: dict[str, Any], where: str, suffix: str) -> dict[str, Any]:
+    """A client-run tool's call replayed as input, or the output the client sends for it: validated, and given an
+    id and a status where it has none."""
+    kind = entry["type"]
+    items = _CLIENT_ITEMS[kind]
+    model = items.call if kind == items.call_type else items.output
+    try:
+        item = model.model_validate(entry).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise invalid_request_from(exc, prefix=where) from exc
+    prefix = items.call_prefix if kind == items.call_type else items.output_prefix
+    return {**item, "id": item.get("id") or new_id(prefix, suffix), "status": item.get("status") or "completed"}
+
+
+def check_client_output(call: dict[str, Any], output: dict[str, Any], where: str) -> None:
+    """A 400 if this output may not answer this call (a computer call's safety checks not acknowledged)."""
+    check = _CLIENT_ITEMS[output["type"]].check
+    if check is not None:
+        check(call, output, where)
+
+
+def replay_client_item(item: dict[str, Any]) -> ToolCall | str:
+    """What the model reads again of a client-run tool's item: the call it made, or the tool turn that answered."""
+    items = _CLIENT_ITEMS[item["type"]]
+    return items.read_call(item) if item["type"] == items.call_type else items.read_output(item)
 
 
 def replay_server_item(item: dict[str, Any], items: Sequence[dict[str, Any]]) -> tuple[ToolCall, str] | None:

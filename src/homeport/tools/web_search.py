@@ -54,7 +54,8 @@ class UserLocation(BaseModel):
 
     def said(self) -> str:
         place = ", ".join(part for part in (self.city, self.region, self.country) if part)
-        return f" The user is in {place}; prefer results for there." if place else ""
+        where = f" The user is in {place}; prefer results for there." if place else ""
+        return where + (f" The user's time zone is {self.timezone}." if self.timezone else "")
 
 
 class Filters(BaseModel):
