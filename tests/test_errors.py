@@ -88,7 +88,7 @@ BAD_BODIES = [
     ),
     ({"model": "gpt-4o", "input": "Hi", "tools": [{"type": "image_generation"}]}, "tools[0].type", None),
     ({"model": "gpt-4o", "input": "Hi", "tool_choice": "required"}, "tool_choice", None),
-    ({"model": "gpt-4o", "input": "Hi", "background": True}, "background", None),
+    ({"model": "gpt-4o", "input": "Hi", "background": True, "store": False}, "background", None),
     ({"model": "gpt-4o", "input": "Hi", "conversation": {"id": 1}}, "conversation.id", "invalid_type"),
     ({"model": "gpt-4o", "input": "Hi", "prompt": {"id": 1}}, "prompt.id", "invalid_type"),
     ({"model": "gpt-4o", "input": "Hi", "reasoning": {"effort": "high"}}, "reasoning.effort", None),

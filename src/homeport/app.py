@@ -15,6 +15,7 @@ from homeport.files.blobs import BlobStore
 from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
+from homeport.jobs.workers import WorkerPool
 from homeport.outbound import OutboundPolicy
 from homeport.responses import (
     ChatCompletionService,
@@ -23,6 +24,7 @@ from homeport.responses import (
     PromptLibrary,
     ResponseService,
 )
+from homeport.responses.background import BackgroundResponses
 from homeport.retrieval import Embedder
 from homeport.retrieval.index import VectorIndex
 from homeport.retrieval.ingestion import Ingestor
@@ -38,6 +40,7 @@ from homeport.store import (
     ResponseRepository,
     VectorStoreRepository,
 )
+from homeport.store.jobs import EventLog, JobRepository
 from homeport.tools.search_providers import Searxng
 
 log = logging.getLogger("homeport")
@@ -74,19 +77,29 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         app.state.vector_stores = vector_stores
         containers = ContainerService(ContainerRepository(database), files, settings.data_dir / "containers")
         app.state.containers = containers
-        app.state.responses = ResponseService(
+        responses = ResponseService(
             catalog, ResponseRepository(database), conversations, prompts, files, vector_stores, containers,
             outbound=outbound, connectors=settings.mcp_connectors, mcp_timeout=settings.mcp_timeout,
             search=Searxng(settings.searxng_url, outbound) if settings.searxng_url else None,
         )  # fmt: skip
+        app.state.responses = responses
+        jobs = JobRepository(database)
+        background = BackgroundResponses(responses, ResponseRepository(database), jobs, EventLog(database))
+        app.state.background = background
+        workers = WorkerPool(
+            jobs, {"response": background}, size=settings.background_workers, lease=settings.job_lease_seconds
+        )
+        background.attach(workers)
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         ingestor.loop.start()
         sweeper = Sweeper(files, containers)
         sweeper.loop.start()
+        workers.loop.start()
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield
         finally:
+            await workers.stop()
             await sweeper.loop.stop()
             await ingestor.loop.stop()
             await containers.close()

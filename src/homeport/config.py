@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         None, description="Base URL of the SearXNG instance (JSON format enabled) that the web_search tool asks"
     )
     mcp_timeout: float = Field(60.0, gt=0, description="Seconds an MCP server has to answer one call")
+    background_workers: int = Field(
+        1, ge=1, le=64, description="Background responses this replica runs at once (they share the engine)"
+    )
+    job_lease_seconds: float = Field(
+        30.0, gt=0, description="Seconds a replica holds a job without renewing it; after that, a run it left is failed"
+    )
     log_level: str = Field("info", description="Log level of the server (debug, info, warning, error)")
 
     @field_validator("aliases", "api_keys", "outbound_allow", mode="before")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,6 +16,7 @@ from homeport.api.pagination import Page
 from homeport.api.sse import event_stream, sse_frames
 from homeport.errors import InvalidRequest
 from homeport.responses import CreateResponseParams, ResponseService, wire
+from homeport.responses.background import BackgroundResponses
 from homeport.responses.items import shown_items
 
 router = APIRouter()
@@ -42,10 +44,21 @@ def _service(request: Request) -> ResponseService:
     return service
 
 
+def _background(request: Request) -> BackgroundResponses:
+    background: BackgroundResponses = request.app.state.background
+    return background
+
+
 @router.post("/responses")
 async def create_response(request: Request, project: str = Depends(project)) -> Any:
     params = await read_json(request, CreateResponseParams)
     service = _service(request)
+    if params.background:
+        background = _background(request)
+        queued = await background.submit(params, project)
+        if params.stream:
+            return event_stream(sse_frames(await background.follow(project, queued.id, None)))
+        return JSONResponse(wire(queued))
     if params.stream:
         prepared = await service.prepare(params, project)
         return event_stream(sse_frames(service.run(prepared)))
@@ -73,13 +86,20 @@ async def retrieve_response(
     include_obfuscation: bool | None = Query(None),
     project: str = Depends(project),
 ) -> Any:
+    if stream:
+        events = await _background(request).follow(project, response_id, starting_after)
+        return event_stream(sse_frames(_shown_events(events, include_obfuscation is not False)))
+    if starting_after is not None or include_obfuscation is not None:
+        param = "starting_after" if starting_after is not None else "include_obfuscation"
+        raise InvalidRequest(f"'{param}' applies to a stream: set stream=true.", param=param)
     stored = await _service(request).get(project, response_id)
-    if stream or starting_after is not None or include_obfuscation is not None:
-        raise InvalidRequest(
-            "Only background responses can be streamed again; this one was not created with background=true.",
-            param="stream",
-        )
     return {**stored.body, "output": shown_items(stored.body.get("output", []), include)}
+
+
+async def _shown_events(events: AsyncIterator[dict[str, Any]], obfuscated: bool) -> AsyncIterator[dict[str, Any]]:
+    """The logged events; without their obfuscation padding when the client turned it off."""
+    async for event in events:
+        yield event if obfuscated else {key: value for key, value in event.items() if key != "obfuscation"}
 
 
 @router.delete("/responses/{response_id}")
@@ -90,7 +110,7 @@ async def delete_response(request: Request, response_id: str, project: str = Dep
 
 @router.post("/responses/{response_id}/cancel")
 async def cancel_response(request: Request, response_id: str, project: str = Depends(project)) -> Any:
-    return wire(await _service(request).cancel(project, response_id))
+    return await _background(request).cancel(project, response_id)
 
 
 @router.get("/responses/{response_id}/input_items")

@@ -25,8 +25,10 @@ def _json(data: Any) -> str:
 
 
 async def sse_frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    """Events as SDK objects, or as the JSON an event log holds."""
     async for event in events:
-        yield f"event: {event.type}\ndata: {_json(wire(event))}\n\n".encode()
+        data = event if isinstance(event, dict) else wire(event)
+        yield f"event: {data['type']}\ndata: {_json(data)}\n\n".encode()
 
 
 async def sse_data_frames(chunks: AsyncIterator[Any]) -> AsyncIterator[bytes]:

@@ -31,6 +31,7 @@ from openai.types.responses import (
     ResponseOutputMessage,
     ResponseOutputText,
     ResponseOutputTextAnnotationAddedEvent,
+    ResponseQueuedEvent,
     ResponseStreamEvent,
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
@@ -88,6 +89,13 @@ class EventEmitter:
 
     def created(self) -> ResponseStreamEvent:
         return ResponseCreatedEvent(type="response.created", response=self._snapshot(), sequence_number=self._number())
+
+    def queued(self) -> ResponseStreamEvent:
+        return ResponseQueuedEvent(type="response.queued", response=self._snapshot(), sequence_number=self._number())
+
+    def skip(self, number: int) -> None:
+        """Number the next event `number`: a run prepared again continues the numbers its event log holds."""
+        self._sequence = number
 
     def in_progress(self) -> ResponseStreamEvent:
         return ResponseInProgressEvent(

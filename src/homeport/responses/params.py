@@ -272,7 +272,6 @@ _LATER = "is not supported by this server yet"
 
 # Fields whose every non-default value is refused until the issue that builds them lands.
 _UNSUPPORTED_FIELDS = (
-    "background",
     "prompt_cache_options",
     "context_management",
     "background_options",

@@ -60,11 +60,15 @@ class Turn:
     """Calls the user approved: they run before the model, and their outputs join its chat."""
     client_tools: Mapping[str, ClientTool] = field(default_factory=dict)
     """The client-run built-in tools, by function name: each call becomes that tool's own item."""
+    queued: bool = False
+    """A background response, announced (`response.created`, `response.queued`) when it was queued: its run starts
+    at `response.in_progress`."""
 
 
 async def run_turn(engine: Engine, turn: Turn, emitter: EventEmitter) -> AsyncIterator[ResponseStreamEvent]:
     """Every event of the response, from `response.created` to its one terminal event."""
-    yield emitter.created()
+    if not turn.queued:
+        yield emitter.created()
     yield emitter.in_progress()
     request = turn.request
     opened = ServerCalls(turn.server_tools, emitter, engine, request)

@@ -60,6 +60,8 @@ class PreparedResponse:
     input_items: list[Item]
     store: bool
     conversation_id: str | None
+    background: bool = False
+    """Stored `queued` when it was created: the run updates that response rather than adding it."""
 
 
 class ResponseService:
@@ -90,7 +92,10 @@ class ResponseService:
         self._mcp_timeout = mcp_timeout
         self._search = search
 
-    async def prepare(self, params: CreateResponseParams, project: str) -> PreparedResponse:
+    async def prepare(
+        self, params: CreateResponseParams, project: str, *, response_id: str | None = None
+    ) -> PreparedResponse:
+        """Everything a run needs, every 4xx raised; `response_id` names a queued response prepared again."""
         reject_unsupported(params)
         prompt = self._prompts.resolve(params.prompt.model_dump()) if params.prompt else None
         engine = self._catalog.resolve(_model_name(params, prompt))
@@ -127,7 +132,7 @@ class ResponseService:
         told = tools.tools if choice.mode != "none" else []
         response = _skeleton(
             params,
-            new_id("resp", suffix),
+            response_id or new_id("resp", suffix),
             engine.model_id,
             instructions=instructions,
             conversation_id=conversation_id,
@@ -182,11 +187,13 @@ class ResponseService:
                 opening=[opening for mcp in tools.mcp for opening in mcp.opening()],
                 approved=approved,
                 client_tools=tools.client,
+                queued=params.background is True,
             ),
             emitter=EventEmitter(response, obfuscate=_obfuscate(params)),
             input_items=input_items,
             store=params.store is not False,
             conversation_id=conversation_id,
+            background=params.background is True,
         )
 
     async def run(self, prepared: PreparedResponse) -> AsyncIterator[ResponseStreamEvent]:
@@ -195,7 +202,8 @@ class ResponseService:
         emitter = prepared.emitter
         # The first write runs while the model reads the prompt: it is off the time-to-first-token path, and
         # `_finish` waits for it before writing the final state.
-        inserted = asyncio.ensure_future(self._repository.add(self._stored(prepared))) if prepared.store else None
+        write = self._repository.replace if prepared.background else self._repository.add
+        inserted = asyncio.ensure_future(write(self._stored(prepared))) if prepared.store else None
         finished = False
         try:
             async for event in run_turn(prepared.engine, prepared.turn, emitter):
@@ -241,11 +249,6 @@ class ResponseService:
     async def delete(self, project: str, response_id: str) -> None:
         if not await self._repository.delete(project, response_id):
             raise NotFound(f"No response found with id '{response_id}'.", param="response_id")
-
-    async def cancel(self, project: str, response_id: str) -> Response:
-        """Only background responses can be cancelled, and this server does not create them yet."""
-        await self.get(project, response_id)
-        raise InvalidRequest("Only responses created with background=true can be cancelled.", param="response_id")
 
     async def count_input_tokens(self, params: CreateResponseParams, project: str) -> int:
         prepared = await self.prepare(params, project)
@@ -300,7 +303,7 @@ def _skeleton(
             "object": "response",
             "created_at": int(time.time()),
             "status": "in_progress",
-            "background": False,
+            "background": params.background is True,
             "error": None,
             "incomplete_details": None,
             "instructions": instructions,

@@ -9,7 +9,7 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.orm import aliased
 
 from homeport.store.database import Database
-from homeport.store.tables import ResponseRow
+from homeport.store.tables import ResponseEventRow, ResponseRow
 
 
 @dataclass
@@ -103,4 +103,6 @@ class ResponseRepository:
             result = await session.execute(
                 delete(ResponseRow).where(ResponseRow.id == response_id, ResponseRow.project == project)
             )
+            if result.rowcount:  # type: ignore[attr-defined]
+                await session.execute(delete(ResponseEventRow).where(ResponseEventRow.response_id == response_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -231,3 +231,38 @@ class ContainerFileRow(Base):
         UniqueConstraint("container_id", "path", name="uq_container_files_path"),
         UniqueConstraint("id", name="uq_container_files_id"),
     )
+
+
+class JobRow(Base):
+    """Work that outlives its request (a background response, a batch): queued, claimed by one worker of any replica
+    for a lease it keeps renewing, then done. `position` orders the queue within a priority."""
+
+    __tablename__ = "jobs"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    project: Mapped[str] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer)
+    """Lower runs first: interactive background responses before batch requests."""
+    state: Mapped[str] = mapped_column(String(16))
+    """`queued`, `running` or `done`."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_jobs_id"),
+        Index("ix_jobs_state_priority_position", "state", "priority", "position"),
+    )
+
+
+class ResponseEventRow(Base):
+    """One streaming event of a background response, as sent, for streams resumed with `starting_after`."""
+
+    __tablename__ = "response_events"
+
+    response_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sequence_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
