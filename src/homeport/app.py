@@ -15,6 +15,7 @@ from homeport.files.blobs import BlobStore
 from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
+from homeport.jobs.webhooks import Webhooks
 from homeport.jobs.workers import WorkerPool
 from homeport.outbound import OutboundPolicy
 from homeport.responses import (
@@ -41,6 +42,7 @@ from homeport.store import (
     VectorStoreRepository,
 )
 from homeport.store.jobs import EventLog, JobRepository
+from homeport.store.webhooks import WebhookRepository
 from homeport.tools.search_providers import Searxng
 
 log = logging.getLogger("homeport")
@@ -84,7 +86,11 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         )  # fmt: skip
         app.state.responses = responses
         jobs = JobRepository(database)
-        background = BackgroundResponses(responses, ResponseRepository(database), jobs, EventLog(database))
+        webhooks = Webhooks(
+            WebhookRepository(database), outbound, retry_base=settings.webhook_retry_base_seconds,
+            retry_window=settings.webhook_retry_hours * 3600,
+        )  # fmt: skip
+        background = BackgroundResponses(responses, ResponseRepository(database), jobs, EventLog(database), webhooks)
         app.state.background = background
         workers = WorkerPool(
             jobs, {"response": background}, size=settings.background_workers, lease=settings.job_lease_seconds
@@ -95,11 +101,13 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         sweeper = Sweeper(files, containers)
         sweeper.loop.start()
         workers.loop.start()
+        webhooks.loop.start()
         log.info("Homeport is ready at http://%s:%d/v1 serving %s", settings.host, settings.port, engine.model_id)
         try:
             yield
         finally:
             await workers.stop()
+            await webhooks.loop.stop()
             await sweeper.loop.stop()
             await ingestor.loop.stop()
             await containers.close()

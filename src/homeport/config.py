@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     background_workers: int = Field(
         1, ge=1, le=64, description="Background responses this replica runs at once (they share the engine)"
     )
+    webhook_retry_base_seconds: float = Field(
+        10.0, gt=0, description="Seconds before a failed webhook delivery is tried again; doubled after each failure"
+    )
+    webhook_retry_hours: float = Field(72.0, gt=0, description="Hours a webhook delivery is retried before it fails")
     job_lease_seconds: float = Field(
         30.0, gt=0, description="Seconds a replica holds a job without renewing it; after that, a run it left is failed"
     )

@@ -20,6 +20,7 @@ import anyio
 from openai.types.responses import Response, ResponseFailedEvent
 
 from homeport.errors import InvalidRequest
+from homeport.jobs.webhooks import Webhooks
 from homeport.jobs.workers import WorkerPool
 from homeport.responses.events import wire
 from homeport.responses.params import CreateResponseParams
@@ -39,9 +40,15 @@ CANCEL_WAIT_SECONDS = 10.0
 
 class BackgroundResponses:
     def __init__(
-        self, service: ResponseService, repository: ResponseRepository, jobs: JobRepository, log: EventLog
+        self,
+        service: ResponseService,
+        repository: ResponseRepository,
+        jobs: JobRepository,
+        log: EventLog,
+        webhooks: Webhooks | None = None,
     ) -> None:
         self._service = service
+        self._webhooks = webhooks
         self._repository = repository
         self._jobs = jobs
         self._log = log
@@ -90,6 +97,8 @@ class BackgroundResponses:
             with anyio.CancelScope(shield=True):
                 await self._flush(job.id, pending)
                 self._signal(job.id)
+        # A cancelled run never gets here: `cancel` announces it.
+        await self._announce(job.project, job.id, prepared.emitter.response.status)
 
     async def abandon(self, job: Job, reason: str) -> None:
         """A run that cannot finish is `failed`, and its stream ends with `response.failed`."""
@@ -105,6 +114,7 @@ class BackgroundResponses:
         failed = ResponseFailedEvent(type="response.failed", response=response, sequence_number=last + 1)
         await self._log.append(job.id, [wire(failed)])
         self._signal(job.id)
+        await self._announce(job.project, job.id, "failed")
 
     async def follow(self, project: str, response_id: str, starting_after: int | None) -> AsyncIterator[dict[str, Any]]:
         """The response's events after `starting_after` (all of them without it), then each new one as the run
@@ -144,16 +154,24 @@ class BackgroundResponses:
             body = {**stored.body, "status": "cancelled"}
             await self._repository.replace(StoredResponse(response_id, project, body, stored.input_items))
             self._signal(response_id)
+            await self._announce(project, response_id, "cancelled")
             return body
         if self._pool is None or not self._pool.cancel(response_id):
             await self._jobs.request_cancel(response_id)
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            latest = await self._service.get(project, response_id)
-            if latest.body.get("status") in _TERMINAL:
-                return latest.body
+        body = stored.body
+        while time.monotonic() < deadline and body.get("status") not in _TERMINAL:
             await asyncio.sleep(0.05)
-        return latest.body
+            body = (await self._service.get(project, response_id)).body
+        if body.get("status") == "cancelled":
+            await self._announce(project, response_id, "cancelled")
+        return body
+
+    async def _announce(self, project: str, response_id: str, status: str | None) -> None:
+        """The webhook event of a response that ended (`response.completed`, `.failed`, `.incomplete`,
+        `.cancelled`)."""
+        if self._webhooks is not None and status in _TERMINAL:
+            await self._webhooks.notify(project, f"response.{status}", response_id)
 
     async def _background(self, project: str, response_id: str) -> StoredResponse:
         stored = await self._service.get(project, response_id)

@@ -266,3 +266,44 @@ class ResponseEventRow(Base):
     response_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sequence_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebhookEndpointRow(Base):
+    """Where the operator wants events sent: a URL, its signing secret, the event types it takes, and the project
+    whose events it gets (None: every project's)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(256))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("id", name="uq_webhook_endpoints_id"),)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one endpoint: `pending` until a 2xx (`delivered`) or until its retries run out (`failed`)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(String(64), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str] = mapped_column(String(64))
+    """The `webhook-id` of every attempt."""
+    type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "webhook_id", name="uq_webhook_deliveries_webhook_id"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
