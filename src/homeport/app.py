@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from homeport.api import KeyRing, install_errors, router
+from homeport.api.internal import call
 from homeport.config import Settings
 from homeport.engines import LlamaCppEngine, ModelCatalog, Progress, resolve_model
 from homeport.files.blobs import BlobStore
@@ -16,7 +18,7 @@ from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
 from homeport.jobs.webhooks import Webhooks
-from homeport.jobs.workers import WorkerPool
+from homeport.jobs.workers import Handler, WorkerPool
 from homeport.outbound import OutboundPolicy
 from homeport.responses import (
     ChatCompletionService,
@@ -26,6 +28,7 @@ from homeport.responses import (
     ResponseService,
 )
 from homeport.responses.background import BackgroundResponses
+from homeport.responses.batches import BatchService
 from homeport.retrieval import Embedder
 from homeport.retrieval.index import VectorIndex
 from homeport.retrieval.ingestion import Ingestor
@@ -41,6 +44,7 @@ from homeport.store import (
     ResponseRepository,
     VectorStoreRepository,
 )
+from homeport.store.batches import BatchRepository
 from homeport.store.jobs import EventLog, JobRepository
 from homeport.store.webhooks import WebhookRepository
 from homeport.tools.search_providers import Searxng
@@ -92,10 +96,15 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
         )  # fmt: skip
         background = BackgroundResponses(responses, ResponseRepository(database), jobs, EventLog(database), webhooks)
         app.state.background = background
-        workers = WorkerPool(
-            jobs, {"response": background}, size=settings.background_workers, lease=settings.job_lease_seconds
-        )
+        batches = BatchService(
+            BatchRepository(database), files, jobs, partial(call, app), webhooks,
+            max_request_bytes=settings.max_request_bytes,
+        )  # fmt: skip
+        app.state.batches = batches
+        handlers: dict[str, Handler] = {"response": background, "batch": batches}
+        workers = WorkerPool(jobs, handlers, size=settings.background_workers, lease=settings.job_lease_seconds)
         background.attach(workers)
+        batches.attach(workers)
         app.state.chat_completions = ChatCompletionService(catalog, ChatCompletionRepository(database), files)
         ingestor.loop.start()
         sweeper = Sweeper(files, containers)

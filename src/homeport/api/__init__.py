@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from homeport.api import (
+    batches,
     chat,
     completions,
     containers,
@@ -28,5 +29,6 @@ router.include_router(embeddings.router)
 router.include_router(files.router)
 router.include_router(vector_stores.router)
 router.include_router(containers.router)
+router.include_router(batches.router)
 
 install_errors = errors.install

@@ -97,6 +97,8 @@ class WorkerPool:
             log.exception("%s %s failed", job.kind, job.id)
             await handler.abandon(job, "The server had an error while processing this.")
         finally:
+            # A job its handler put back in the queue is not this worker's any more, and is not finished here.
             await self._jobs.finish(job.id, claimed_by=self._id)
-            self._running.pop(job.id, None)
+            if self._running.get(job.id) is asyncio.current_task():
+                del self._running[job.id]
             self.wake()

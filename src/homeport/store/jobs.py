@@ -93,6 +93,15 @@ class JobRepository:
             result = await session.execute(update(JobRow).where(*condition).values(state="done"))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def requeue(self, job_id: str) -> None:
+        """Put a job back in the queue, unclaimed: a slice of it is done, or its worker stopped."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.cancel_requested.is_(False))
+                .values(state="queued", claimed_by=None, lease_until=None)
+            )
+
     async def cancel_queued(self, job_id: str) -> bool:
         """Take a job off the queue before any worker claims it; whether it was still queued."""
         async with self._sessions.begin() as session:

@@ -307,3 +307,33 @@ class WebhookDeliveryRow(Base):
         UniqueConstraint("endpoint_id", "webhook_id", name="uq_webhook_deliveries_webhook_id"),
         Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     )
+
+
+class BatchRow(Base):
+    """A batch: its wire object kept whole (status, counts, file ids), as GET returns it."""
+
+    __tablename__ = "batches"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    """The body's status, as a column: a run writes its progress only while the batch is still in progress."""
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_batches_id"),
+        Index("ix_batches_project_position", "project", "position"),
+    )
+
+
+class BatchResultRow(Base):
+    """The outcome of one request of a batch (an output or an error line), kept as it is made so a batch that a
+    restart interrupted goes on from where it was."""
+
+    __tablename__ = "batch_results"
+
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
