@@ -149,3 +149,16 @@ def test_the_documentation_example_polls_to_the_end(server: Server, capsys: pyte
     assert printed.startswith("queued\nCurrent status: queued")
     assert resp.status in ("completed", "incomplete") and f"Output:\n{resp.output_text}" in printed
     assert len(resp.output_text) > 500
+
+
+def test_the_sdk_stream_helper_resumes_a_background_response(client: OpenAI) -> None:
+    response = client.responses.create(
+        model=SMALL, input="Say hello.", background=True, max_output_tokens=200, temperature=0
+    )
+    with client.responses.stream(response_id=response.id) as stream:
+        everything = [event.sequence_number for event in stream]
+        final = stream.get_final_response()
+    assert final.status == "completed" and final.output_text and everything == list(range(len(everything)))
+    with client.responses.stream(response_id=response.id, starting_after=4) as stream:
+        assert [event.sequence_number for event in stream] == everything[5:]
+        assert stream.get_final_response().output_text == final.output_text

@@ -33,15 +33,16 @@ class Receiver:
         self.verified: list[Any] = []
         self.failing = 0
         self.sdk = OpenAI(api_key="unused", webhook_secret=SECRET)
+        self.secrets = [SECRET]
+        """The secrets it knows: the operator's, and any a test hands it."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.received.append({"headers": dict(self.headers), "body": body})
-                try:
-                    event = receiver.sdk.webhooks.unwrap(body, dict(self.headers))
-                except openai.InvalidWebhookSignatureError:
+                event = receiver.verify(body, dict(self.headers))
+                if event is None:
                     self.send_response(400)
                 else:
                     if receiver.failing:
@@ -57,6 +58,15 @@ class Receiver:
 
         self.http = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> Any:
+        """The event, unwrapped with whichever known secret signed it; None if none did."""
+        for secret in self.secrets:
+            try:
+                return self.sdk.webhooks.unwrap(body, headers, secret=secret)
+            except openai.InvalidWebhookSignatureError:
+                continue
+        return None
 
     def url(self, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}/webhook"
@@ -181,3 +191,36 @@ def test_bad_webhook_commands_say_what_is_wrong(tmp_path: Path, args: tuple[str,
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode != 0 and done.stderr.strip()
+
+
+def test_a_project_manages_its_own_endpoints_through_the_api(hooked: Server, receiver: Receiver) -> None:
+    client = hooked.client()
+    made = client.webhooks.create(name="mine", url=receiver.url(), event_types=["response.failed"])
+    assert made.id.startswith("we_") and made.signing_secret.startswith("whsec_") and made.name == "mine"
+    shown = client.webhooks.retrieve(made.id)
+    assert shown.signing_secret_hint and made.signing_secret not in shown.model_dump_json()
+    assert made.id in [endpoint.id for endpoint in client.webhooks.list()]
+    updated = client.webhooks.update(made.id, event_types=["response.completed"], name="renamed")
+    assert updated.event_types == ["response.completed"] and updated.name == "renamed" and updated.updated_at
+    # A test delivery is signed with the endpoint's own secret: refused (400) until the receiver knows it.
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.webhooks.test(made.id, event_type="response.completed")
+    assert "HTTP 400" in refused.value.body["message"]  # type: ignore[index]
+    receiver.secrets.append(made.signing_secret)
+    tested = client.webhooks.test(made.id, event_type="response.completed")
+    assert tested.success and tested.status_code == 200 and tested.webhook_endpoint_id == made.id
+    assert receiver.verified[-1].type == "response.completed" and receiver.verified[-1].data.id.startswith("resp_")
+    rotated = client.webhooks.rotate_secret(made.id)
+    assert rotated.signing_secret != made.signing_secret
+    receiver.secrets.remove(made.signing_secret)
+    with pytest.raises(openai.BadRequestError):
+        client.webhooks.test(made.id, event_type="response.completed")  # the old secret no longer signs
+    with pytest.raises(openai.BadRequestError) as kept:
+        client.webhooks.rotate_secret(made.id, keep_old_secret_active_for_24_hours=True)
+    assert kept.value.body["param"] == "keep_old_secret_active_for_24_hours"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError) as unknown:
+        client.webhooks.create(name="x", url=receiver.url(), event_types=["video.completed"])
+    assert unknown.value.body["param"] == "event_types[0]"  # type: ignore[index]
+    assert client.webhooks.delete(made.id).deleted
+    with pytest.raises(openai.NotFoundError):
+        client.webhooks.retrieve(made.id)

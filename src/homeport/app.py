@@ -17,6 +17,7 @@ from homeport.files.blobs import BlobStore
 from homeport.files.remote import FetchPolicy
 from homeport.files.service import FileService
 from homeport.jobs.sweeper import Sweeper
+from homeport.jobs.webhook_endpoints import WebhookEndpoints
 from homeport.jobs.webhooks import Webhooks
 from homeport.jobs.workers import Handler, WorkerPool
 from homeport.outbound import OutboundPolicy
@@ -94,6 +95,7 @@ def create_app(settings: Settings, progress: Progress | None = None) -> FastAPI:
             WebhookRepository(database), outbound, retry_base=settings.webhook_retry_base_seconds,
             retry_window=settings.webhook_retry_hours * 3600,
         )  # fmt: skip
+        app.state.webhook_endpoints = WebhookEndpoints(WebhookRepository(database), webhooks)
         background = BackgroundResponses(responses, ResponseRepository(database), jobs, EventLog(database), webhooks)
         app.state.background = background
         batches = BatchService(

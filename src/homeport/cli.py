@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from homeport.config import Settings
+from homeport.errors import HomeportError
 from homeport.jobs.webhooks import new_endpoint
 from homeport.store import Database
 from homeport.store.webhooks import WebhookRepository
@@ -56,8 +57,8 @@ async def _webhooks(settings: Settings, args: argparse.Namespace) -> int:
             events = args.events.split(",") if args.events else None
             try:
                 endpoint = new_endpoint(args.target, args.secret, events, args.project)
-            except ValueError as exc:
-                print(f"homeport webhooks add: {exc}", file=sys.stderr)
+            except HomeportError as exc:
+                print(f"homeport webhooks add: {exc.message}", file=sys.stderr)
                 return 2
             await repository.add_endpoint(endpoint)
             # The secret is shown this once, as OpenAI shows it when an endpoint is made.

@@ -14,6 +14,7 @@ from homeport.api import (
     models,
     responses,
     vector_stores,
+    webhook_endpoints,
 )
 from homeport.api.auth import KeyRing
 
@@ -30,5 +31,6 @@ router.include_router(files.router)
 router.include_router(vector_stores.router)
 router.include_router(containers.router)
 router.include_router(batches.router)
+router.include_router(webhook_endpoints.router)
 
 install_errors = errors.install

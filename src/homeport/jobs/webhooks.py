@@ -19,12 +19,13 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
 
 from homeport.background import BackgroundLoop
-from homeport.errors import HomeportError
+from homeport.errors import HomeportError, InvalidRequest
 from homeport.ids import new_id
 from homeport.outbound import OutboundPolicy, check_url, pinned_client
 from homeport.store.webhooks import Delivery, Endpoint, WebhookRepository
@@ -96,18 +97,28 @@ class Webhooks:
             delivery, state="failed" if expired else "pending", next_attempt_at=later, status=status, error=error
         )
 
+    async def send_test(self, endpoint: Endpoint, kind: str) -> tuple[int | None, str | None]:
+        """One delivery of a sample `kind` event now, not retried: the status the endpoint answered, or why none."""
+        sample = new_id("resp" if kind.startswith("response.") else "batch")
+        body = {"object": "event", "id": new_id("evt"), "type": kind, "created_at": int(time.time()),
+                "data": {"id": sample}}  # fmt: skip
+        return await self._post(endpoint, new_id("wh"), body)
+
     async def _send(self, delivery: Delivery) -> tuple[int | None, str | None]:
-        body = json.dumps(delivery.body, separators=(",", ":"))
+        return await self._post(delivery.endpoint, delivery.webhook_id, delivery.body)
+
+    async def _post(self, endpoint: Endpoint, webhook_id: str, event: dict[str, Any]) -> tuple[int | None, str | None]:
+        body = json.dumps(event, separators=(",", ":"))
         timestamp = int(time.time())
         headers: Mapping[str, str] = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
-            "webhook-id": delivery.webhook_id,
+            "webhook-id": webhook_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(delivery.endpoint.secret, delivery.webhook_id, timestamp, body),
+            "webhook-signature": sign(endpoint.secret, webhook_id, timestamp, body),
         }
         try:
-            target = await check_url(delivery.endpoint.url, self._policy, what="The webhook URL", param="url")
+            target = await check_url(endpoint.url, self._policy, what="The webhook URL", param="url")
             async with pinned_client(target, timeout=ATTEMPT_TIMEOUT_SECONDS) as client:
                 answer = await client.post(target.url, content=body, headers=headers)
         except HomeportError as exc:
@@ -117,20 +128,41 @@ class Webhooks:
         return answer.status_code, None if answer.is_success else f"HTTP {answer.status_code}"
 
 
-def new_endpoint(url: str, secret: str | None, events: Sequence[str] | None, project: str | None) -> Endpoint:
-    """An endpoint as the operator describes it, checked (a ValueError says what is wrong), with a fresh `whsec_`
-    secret unless one is given."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an http or https URL")
-    secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+def new_endpoint(
+    url: str, secret: str | None, events: Sequence[str] | None, project: str | None, name: str = ""
+) -> Endpoint:
+    """An endpoint as the operator (or a project, through the API) describes it, checked (a 400 names what is
+    wrong), with a fresh `whsec_` secret unless one is given."""
+    check_url_shape(url)
     try:
-        valid = secret.startswith("whsec_") and bool(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
+        valid = secret is None or (
+            secret.startswith("whsec_") and bool(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
+        )
     except binascii.Error:
         valid = False
     if not valid:
-        raise ValueError("a signing secret is 'whsec_' followed by base64")
+        raise InvalidRequest("A signing secret is 'whsec_' followed by base64.", param="secret")
+    now = int(time.time())
+    return Endpoint(new_id("we"), project, url, secret or new_secret(), checked_events(events), now, name)
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def check_url_shape(url: str) -> None:
+    """Only its form: where it points is checked at each delivery, as the outbound policy may change."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest(f"{url!r} is not an http or https URL.", param="url")
+
+
+def checked_events(events: Sequence[str] | None) -> list[str]:
     wanted = list(events or EVENT_TYPES)
-    if unknown := [event for event in wanted if event not in EVENT_TYPES]:
-        raise ValueError(f"unknown event type {unknown[0]!r}; this server sends {', '.join(EVENT_TYPES)}")
-    return Endpoint(new_id("we"), project, url, secret, wanted, int(time.time()))
+    for index, event in enumerate(wanted):
+        if event not in EVENT_TYPES:
+            raise InvalidRequest(
+                f"Unknown event type {event!r}; this server sends {', '.join(EVENT_TYPES)}.",
+                param=f"event_types[{index}]",
+            )
+    return wanted

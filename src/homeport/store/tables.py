@@ -281,6 +281,8 @@ class WebhookEndpointRow(Base):
     secret: Mapped[str] = mapped_column(String(256))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    updated_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (UniqueConstraint("id", name="uq_webhook_endpoints_id"),)
 

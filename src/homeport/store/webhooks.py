@@ -25,6 +25,8 @@ class Endpoint:
     secret: str
     event_types: list[str]
     created_at: int
+    name: str = ""
+    updated_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Delivery:
 
 
 def _endpoint(row: WebhookEndpointRow) -> Endpoint:
-    return Endpoint(row.id, row.project, row.url, row.secret, list(row.event_types), row.created_at)
+    return Endpoint(
+        row.id, row.project, row.url, row.secret, list(row.event_types), row.created_at, row.name, row.updated_at
+    )
 
 
 class WebhookRepository:
@@ -55,14 +59,29 @@ class WebhookRepository:
             session.add(
                 WebhookEndpointRow(
                     id=endpoint.id, project=endpoint.project, url=endpoint.url, secret=endpoint.secret,
-                    event_types=endpoint.event_types, created_at=endpoint.created_at,
+                    event_types=endpoint.event_types, created_at=endpoint.created_at, name=endpoint.name,
+                    updated_at=endpoint.updated_at,
                 )
             )  # fmt: skip
 
-    async def endpoints(self) -> list[Endpoint]:
+    async def endpoints(self, project: str | None = None) -> list[Endpoint]:
+        """Every endpoint, oldest first; with `project`, only that project's own."""
+        query = select(WebhookEndpointRow).order_by(WebhookEndpointRow.position)
+        if project is not None:
+            query = query.where(WebhookEndpointRow.project == project)
         async with self._sessions() as session:
-            rows = await session.scalars(select(WebhookEndpointRow).order_by(WebhookEndpointRow.position))
-            return [_endpoint(row) for row in rows]
+            return [_endpoint(row) for row in await session.scalars(query)]
+
+    async def replace_endpoint(self, endpoint: Endpoint) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(WebhookEndpointRow)
+                .where(WebhookEndpointRow.id == endpoint.id)
+                .values(
+                    url=endpoint.url, secret=endpoint.secret, event_types=endpoint.event_types, name=endpoint.name,
+                    updated_at=endpoint.updated_at,
+                )
+            )  # fmt: skip
 
     async def remove_endpoint(self, endpoint_id: str) -> bool:
         async with self._sessions.begin() as session:
