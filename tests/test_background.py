@@ -147,8 +147,9 @@ def test_the_documentation_example_polls_to_the_end(server: Server, capsys: pyte
     print(f"Final status: {resp.status}\nOutput:\n{resp.output_text}")
     printed = capsys.readouterr().out
     assert printed.startswith("queued\nCurrent status: queued")
-    assert resp.status in ("completed", "incomplete") and f"Output:\n{resp.output_text}" in printed
-    assert len(resp.output_text) > 500
+    # As written it samples at temperature 1: the small model writes a page or a few lines.
+    assert resp.status in ("completed", "incomplete") and resp.output_text
+    assert f"Output:\n{resp.output_text}" in printed
 
 
 def test_the_sdk_stream_helper_resumes_a_background_response(client: OpenAI) -> None:
@@ -162,3 +163,13 @@ def test_the_sdk_stream_helper_resumes_a_background_response(client: OpenAI) -> 
     with client.responses.stream(response_id=response.id, starting_after=4) as stream:
         assert [event.sequence_number for event in stream] == everything[5:]
         assert stream.get_final_response().output_text == final.output_text
+
+
+def test_a_graceful_restart_fails_the_run_it_stopped(long_server: Server) -> None:
+    client = long_server.client()
+    cut = novel(client)
+    while client.responses.retrieve(cut.id).status == "queued":
+        time.sleep(0.05)
+    long_server.restart()  # SIGTERM: the server stops its runs as it shuts down
+    failed = settled(long_server.client(), cut.id)
+    assert failed.status == "failed" and failed.error is not None and "shut down" in failed.error.message

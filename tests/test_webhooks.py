@@ -202,10 +202,8 @@ def test_a_project_manages_its_own_endpoints_through_the_api(hooked: Server, rec
     assert made.id in [endpoint.id for endpoint in client.webhooks.list()]
     updated = client.webhooks.update(made.id, event_types=["response.completed"], name="renamed")
     assert updated.event_types == ["response.completed"] and updated.name == "renamed" and updated.updated_at
-    # A test delivery is signed with the endpoint's own secret: refused (400) until the receiver knows it.
-    with pytest.raises(openai.BadRequestError) as refused:
-        client.webhooks.test(made.id, event_type="response.completed")
-    assert "HTTP 400" in refused.value.body["message"]  # type: ignore[index]
+    # A test delivery is signed with the endpoint's own secret: the receiver refuses it (400) until it knows it.
+    assert client.webhooks.test(made.id, event_type="response.completed").status_code == 400
     receiver.secrets.append(made.signing_secret)
     tested = client.webhooks.test(made.id, event_type="response.completed")
     assert tested.success and tested.status_code == 200 and tested.webhook_endpoint_id == made.id
@@ -213,8 +211,7 @@ def test_a_project_manages_its_own_endpoints_through_the_api(hooked: Server, rec
     rotated = client.webhooks.rotate_secret(made.id)
     assert rotated.signing_secret != made.signing_secret
     receiver.secrets.remove(made.signing_secret)
-    with pytest.raises(openai.BadRequestError):
-        client.webhooks.test(made.id, event_type="response.completed")  # the old secret no longer signs
+    assert client.webhooks.test(made.id, event_type="response.completed").status_code == 400, "the old one is gone"
     with pytest.raises(openai.BadRequestError) as kept:
         client.webhooks.rotate_secret(made.id, keep_old_secret_active_for_24_hours=True)
     assert kept.value.body["param"] == "keep_old_secret_active_for_24_hours"  # type: ignore[index]

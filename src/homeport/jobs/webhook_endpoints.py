@@ -74,12 +74,12 @@ class WebhookEndpoints:
         return {"id": endpoint_id, "object": "webhook_endpoint.deleted", "deleted": True}
 
     async def test(self, project: str, endpoint_id: str, event_type: str) -> dict[str, Any]:
-        """Send one sample event now. A 2xx is the SDK's `success: true`; anything else is a 400 that says what the
-        endpoint answered."""
+        """Send one sample event now; the result carries the status the endpoint answered. An endpoint that gives no
+        answer (refused, unreachable, timed out) is a 400 that says why."""
         endpoint = await self.get(project, endpoint_id)
         kind = checked_events([event_type])[0]
         status, error = await self._webhooks.send_test(endpoint, kind)
-        if status is None or not 200 <= status < 300:
-            raise InvalidRequest(f"The test delivery failed: {error or f'HTTP {status}'}.", param="webhook_endpoint_id")
+        if status is None:
+            raise InvalidRequest(f"The test delivery got no answer: {error}.", param="webhook_endpoint_id")
         return {"object": "webhook_endpoint.test", "event_type": kind, "status_code": status, "success": True,
                 "webhook_endpoint_id": endpoint.id}  # fmt: skip

@@ -28,8 +28,9 @@ class Handler(Protocol):
     async def run(self, job: Job) -> None:
         """Do the job; cancelled (`asyncio.CancelledError`) when its cancellation is asked for."""
 
-    async def abandon(self, job: Job, reason: str) -> None:
-        """The job cannot finish (its worker stopped): leave what it was working on in a final state."""
+    async def abandon(self, job: Job, reason: str, *, crashed: bool) -> None:
+        """The job's worker stopped (`crashed` False: a restart, a shutdown) or the handler raised (`crashed`
+        True): leave what it was working on in a final state, or queue it again where it can go on."""
 
 
 class WorkerPool:
@@ -40,6 +41,8 @@ class WorkerPool:
         self._lease = lease
         self._id = "worker_" + secrets.token_hex(8)
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()
+        """Jobs whose task was cancelled: once only, so the task's own cleanup is not cut short by another."""
         self._wake = asyncio.Event()
         self._stopping = False
         self.loop = BackgroundLoop("homeport-workers", self._supervise)
@@ -53,15 +56,19 @@ class WorkerPool:
         task = self._running.get(job_id)
         if task is None:
             return False
-        task.cancel()
+        if job_id not in self._cancelled:
+            self._cancelled.add(job_id)
+            task.cancel()
         return True
 
     async def stop(self) -> None:
+        """Claim nothing more, then stop the jobs running here (their handlers leave them to be taken up again)."""
         self._stopping = True
-        for task in self._running.values():
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
         await self.loop.stop()
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def _supervise(self) -> None:
         while True:
@@ -77,8 +84,10 @@ class WorkerPool:
         for job in await self._jobs.abandoned(time.time()):
             if job.id not in self._running and await self._jobs.finish(job.id):
                 log.warning("%s %s was left running by a stopped worker", job.kind, job.id)
-                await self._handlers[job.kind].abandon(job, "The server stopped while this was in progress.")
-        while len(self._running) < self._size:
+                await self._handlers[job.kind].abandon(
+                    job, "The server stopped while this was in progress.", crashed=False
+                )
+        while len(self._running) < self._size and not self._stopping:
             claimed = await self._jobs.claim(self._id, time.time() + self._lease)
             if claimed is None:
                 break
@@ -92,13 +101,19 @@ class WorkerPool:
             await handler.run(job)
         except asyncio.CancelledError:
             if self._stopping:
-                await handler.abandon(job, "The server shut down while this was in progress.")
+                await handler.abandon(job, "The server shut down while this was in progress.", crashed=False)
         except Exception:
-            log.exception("%s %s failed", job.kind, job.id)
-            await handler.abandon(job, "The server had an error while processing this.")
+            if self._stopping:
+                # What the shutdown closed under a run (the engine, the store) can surface as an error of its own.
+                await handler.abandon(job, "The server shut down while this was in progress.", crashed=False)
+            else:
+                log.exception("%s %s failed", job.kind, job.id)
+                await handler.abandon(job, "The server had an error while processing this.", crashed=True)
         finally:
             # A job its handler put back in the queue is not this worker's any more, and is not finished here.
             await self._jobs.finish(job.id, claimed_by=self._id)
             if self._running.get(job.id) is asyncio.current_task():
                 del self._running[job.id]
-            self.wake()
+                self._cancelled.discard(job.id)
+            if not self._stopping:
+                self.wake()

@@ -36,6 +36,7 @@ _TERMINAL_EVENTS = frozenset({"response.completed", "response.failed", "response
 _TERMINAL = frozenset({"completed", "failed", "incomplete", "cancelled"})
 _SECRETS = ("authorization", "headers")
 CANCEL_WAIT_SECONDS = 10.0
+FINAL_EVENT_WAIT_SECONDS = 5.0
 
 
 class BackgroundResponses:
@@ -80,7 +81,13 @@ class BackgroundResponses:
         return response.model_copy(deep=True)
 
     async def run(self, job: Job) -> None:
-        prepared = self._prepared.pop(job.id, None) or await self._prepare_again(job)
+        try:
+            prepared = self._prepared.pop(job.id, None) or await self._prepare_again(job)
+        except asyncio.CancelledError:
+            # Cancelled before its run began: it is `cancelled` (a shutdown's `abandon` fails it instead).
+            with anyio.CancelScope(shield=True):
+                await self._cancel_queued(job.project, job.id)
+            raise
         if prepared is None:
             return
         prepared.emitter.response.status = "in_progress"
@@ -100,19 +107,24 @@ class BackgroundResponses:
         # A cancelled run never gets here: `cancel` announces it.
         await self._announce(job.project, job.id, prepared.emitter.response.status)
 
-    async def abandon(self, job: Job, reason: str) -> None:
-        """A run that cannot finish is `failed`, and its stream ends with `response.failed`."""
+    async def abandon(self, job: Job, reason: str, *, crashed: bool) -> None:
+        """A run that cannot finish is `failed`, and its stream ends with `response.failed`. A run a shutdown cut
+        was stored `cancelled` by its own cleanup; unless a user asked for that, it is `failed` too."""
         self._prepared.pop(job.id, None)
         stored = await self._repository.get(job.project, job.id)
-        if stored is None or stored.body.get("status") in _TERMINAL:
+        if stored is None:
+            return
+        status = stored.body.get("status")
+        if status in _TERMINAL and (status != "cancelled" or await self._jobs.cancel_was_requested(job.id)):
             return
         response = Response.model_validate(stored.body)
         response.status = "failed"
         response.error = {"code": "server_error", "message": reason}  # type: ignore[assignment]
-        await self._repository.replace(StoredResponse(job.id, job.project, wire(response), stored.input_items))
+        # The event first: a follower that sees the final status finds the final event already logged.
         last = await self._log.last(job.id)
         failed = ResponseFailedEvent(type="response.failed", response=response, sequence_number=last + 1)
         await self._log.append(job.id, [wire(failed)])
+        await self._repository.replace(StoredResponse(job.id, job.project, wire(response), stored.input_items))
         self._signal(job.id)
         await self._announce(job.project, job.id, "failed")
 
@@ -126,6 +138,7 @@ class BackgroundResponses:
         self, project: str, response_id: str, status: str | None, starting_after: int | None
     ) -> AsyncIterator[dict[str, Any]]:
         cursor = -1 if starting_after is None else starting_after
+        ended: float | None = None
         while True:
             signal = self._signals.setdefault(response_id, asyncio.Event())
             events = await self._log.after(response_id, cursor)
@@ -136,8 +149,13 @@ class BackgroundResponses:
                     return
             if events:
                 continue
-            if status in _TERMINAL:
+            if status == "cancelled":
                 return
+            if status in _TERMINAL:
+                # A run stores its final status just before it logs its final event: wait for that event a little.
+                ended = ended or time.monotonic() + FINAL_EVENT_WAIT_SECONDS
+                if time.monotonic() > ended:
+                    return
             with anyio.move_on_after(POLL_SECONDS):
                 await signal.wait()
             latest = await self._repository.get(project, response_id)
@@ -150,14 +168,11 @@ class BackgroundResponses:
         if stored.body.get("status") in _TERMINAL:
             return stored.body
         if await self._jobs.cancel_queued(response_id):
-            self._prepared.pop(response_id, None)
-            body = {**stored.body, "status": "cancelled"}
-            await self._repository.replace(StoredResponse(response_id, project, body, stored.input_items))
-            self._signal(response_id)
-            await self._announce(project, response_id, "cancelled")
-            return body
-        if self._pool is None or not self._pool.cancel(response_id):
-            await self._jobs.request_cancel(response_id)
+            return await self._cancel_queued(project, response_id)
+        # Recorded in the store even when the run is here, so a shutdown's cleanup can tell it was asked for.
+        await self._jobs.request_cancel(response_id)
+        if self._pool is not None:
+            self._pool.cancel(response_id)
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         body = stored.body
         while time.monotonic() < deadline and body.get("status") not in _TERMINAL:
@@ -165,6 +180,18 @@ class BackgroundResponses:
             body = (await self._service.get(project, response_id)).body
         if body.get("status") == "cancelled":
             await self._announce(project, response_id, "cancelled")
+        return body
+
+    async def _cancel_queued(self, project: str, response_id: str) -> dict[str, Any]:
+        """A response whose run never began, `cancelled`."""
+        self._prepared.pop(response_id, None)
+        stored = await self._service.get(project, response_id)
+        if stored.body.get("status") != "queued":
+            return stored.body
+        body = {**stored.body, "status": "cancelled"}
+        await self._repository.replace(StoredResponse(response_id, project, body, stored.input_items))
+        self._signal(response_id)
+        await self._announce(project, response_id, "cancelled")
         return body
 
     async def _announce(self, project: str, response_id: str, status: str | None) -> None:
@@ -188,6 +215,7 @@ class BackgroundResponses:
                 job,
                 "The server restarted before this response ran, and the MCP credentials it needed are never stored; "
                 "create it again.",
+                crashed=False,
             )
             return None
         stored = await self._repository.get(job.project, job.id)

@@ -130,14 +130,17 @@ class BatchService:
         if body["status"] in _FINAL:
             raise InvalidRequest(f"A batch that is {body['status']} cannot be cancelled.", param="batch_id")
         now = int(time.time())
-        if await self._jobs.cancel_queued(batch_id) and body["status"] == "validating":
+        if body["status"] == "validating" and await self._jobs.cancel_queued(batch_id):
             body = {**body, "status": "cancelled", "cancelling_at": now, "cancelled_at": now}
             await self._batches.replace(project, body)
             await self._announce(project, body)
             return body
+        if not await self._batches.replace(
+            project, {**body, "status": "cancelling", "cancelling_at": now}, while_status=body["status"]
+        ):
+            return await self.cancel(project, batch_id)  # it moved on meanwhile: decide on what it is now
         body = {**body, "status": "cancelling", "cancelling_at": now}
-        await self._batches.replace(project, body)
-        if await self._jobs.state(batch_id) == "done":
+        if await self._jobs.cancel_queued(batch_id) or await self._jobs.state(batch_id) == "done":
             # Between two slices: no worker holds it, so it is finished here.
             return await self._finish(project, body, "cancelled", {})
         if self._pool is None or not self._pool.cancel(batch_id):
@@ -145,11 +148,24 @@ class BatchService:
         return body
 
     async def run(self, job: Job) -> None:
+        try:
+            await self._advance(job)
+        except asyncio.CancelledError:
+            # Asked to stop: a batch being cancelled ends now; otherwise the server is stopping, and it goes back
+            # to the queue (`abandon`).
+            with anyio.CancelScope(shield=True):
+                latest = await self.get(job.project, job.id)
+                if latest["status"] in ("cancelling", "finalizing") and latest.get("cancelling_at"):
+                    await self._finish(job.project, latest, "cancelled", job.payload)
+            raise
+
+    async def _advance(self, job: Job) -> None:
+        """Validate the batch, or run one slice of its requests, or finish it."""
         body = await self.get(job.project, job.id)
         if body["status"] in _FINAL:
             return
-        if body["status"] == "cancelling":
-            await self._finish(job.project, body, "cancelled", job.payload)
+        if body["status"] in ("cancelling", "finalizing"):
+            await self._finish(job.project, body, _ending(body), job.payload)
             return
         requests, errors = await self._requests(job.project, body)
         if errors:
@@ -160,31 +176,35 @@ class BatchService:
             return
         if body["status"] == "validating":
             total = {"total": len(requests), "completed": 0, "failed": 0}
-            body = {**body, "status": "in_progress", "in_progress_at": int(time.time()), "request_counts": total}
-            await self._batches.replace(job.project, body)
-        expires = job.payload.get("output_expires_after")
-        try:
-            finished = await self._run_slice(job, requests)
-        except asyncio.CancelledError:
-            # Asked to stop: a batch being cancelled ends now; otherwise the server is stopping, and it goes back
-            # to the queue (`abandon`).
-            with anyio.CancelScope(shield=True):
-                latest = await self.get(job.project, job.id)
-                if latest["status"] == "cancelling":
-                    await self._finish(job.project, latest, "cancelled", {"output_expires_after": expires})
-            raise
+            started = {**body, "status": "in_progress", "in_progress_at": int(time.time()), "request_counts": total}
+            if not await self._batches.replace(job.project, started, while_status="validating"):
+                await self._finish(job.project, await self.get(job.project, job.id), "cancelled", job.payload)
+                return
+        finished = await self._run_slice(job, requests)
         latest = await self.get(job.project, job.id)
-        if finished is not None or latest["status"] == "cancelling":
-            # Cancelled elsewhere as the slice ended: the queue would not take it back.
-            await self._finish(job.project, latest, finished or "cancelled", job.payload)
-        else:
-            await self._jobs.requeue(job.id)
+        # The queue does not take back a batch whose cancellation was asked for elsewhere: it ends here then.
+        if finished is None and latest["status"] == "in_progress" and await self._jobs.requeue(job.id):
+            return
+        await self._finish(job.project, latest, finished or "cancelled", job.payload)
 
-    async def abandon(self, job: Job, reason: str) -> None:
-        """A batch whose worker stopped goes back to the queue: its outcomes so far are kept, and it goes on."""
+    async def abandon(self, job: Job, reason: str, *, crashed: bool) -> None:
+        """A batch whose worker stopped goes back to the queue: its outcomes so far are kept, and it goes on. One
+        whose run raised is `failed` (run again, it would raise again)."""
         body = await self._batches.get(job.project, job.id)
-        if body is not None and body["status"] not in _FINAL:
+        if body is None or body["status"] in _FINAL:
+            return
+        if not crashed:
             await self._jobs.requeue(job.id)
+            return
+        error = {"code": "server_error", "message": reason, "param": None, "line": None}
+        failed = {
+            **body,
+            "status": "failed",
+            "failed_at": int(time.time()),
+            "errors": {"object": "list", "data": [error]},
+        }
+        await self._batches.replace(job.project, failed)
+        await self._announce(job.project, failed)
 
     async def _run_slice(self, job: Job, requests: list[Request]) -> str | None:
         """Run requests for one slice; the batch's final status when it has no more, else None."""
@@ -286,6 +306,13 @@ class BatchService:
     async def _announce(self, project: str, body: dict[str, Any]) -> None:
         if self._webhooks is not None and body["status"] in _FINAL:
             await self._webhooks.notify(project, f"batch.{body['status']}", body["id"])
+
+
+def _ending(body: dict[str, Any]) -> str:
+    """The final status of a batch that was being cancelled or finalized when its run stopped."""
+    if body.get("cancelling_at"):
+        return "cancelled"
+    return "expired" if time.time() >= body["expires_at"] else "completed"
 
 
 def _check_line(text: str, endpoint: str, seen: set[str], max_bytes: int) -> Request | dict[str, Any]:

@@ -93,14 +93,16 @@ class JobRepository:
             result = await session.execute(update(JobRow).where(*condition).values(state="done"))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def requeue(self, job_id: str) -> None:
-        """Put a job back in the queue, unclaimed: a slice of it is done, or its worker stopped."""
+    async def requeue(self, job_id: str) -> bool:
+        """Put a job back in the queue, unclaimed: a slice of it is done, or its worker stopped. Not a job whose
+        cancellation was asked for; whether it went back."""
         async with self._sessions.begin() as session:
-            await session.execute(
+            result = await session.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.cancel_requested.is_(False))
                 .values(state="queued", claimed_by=None, lease_until=None)
             )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def cancel_queued(self, job_id: str) -> bool:
         """Take a job off the queue before any worker claims it; whether it was still queued."""
@@ -114,6 +116,10 @@ class JobRepository:
         """Ask the worker running a job to stop it (it sees the request when it next renews its lease)."""
         async with self._sessions.begin() as session:
             await session.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
+
+    async def cancel_was_requested(self, job_id: str) -> bool:
+        async with self._sessions() as session:
+            return bool(await session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
     async def state(self, job_id: str) -> str | None:
         async with self._sessions() as session:
